@@ -1,0 +1,111 @@
+"""Writes to the registry. Every change of a use case goes through here, so its version, its
+change history and its feed entry move together in one transaction."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from registry import feed
+from registry import vocabularies as v
+from registry.models import FeedEntry, UseCase
+
+
+class NotOwnRecord(PermissionDenied):
+    """Only the origin agency changes a record; every other node holds a read-only copy."""
+
+
+def can_edit(user, use_case: UseCase) -> bool:
+    """A user edits only records of their own agency that originate at this node."""
+    if use_case.origin_id != settings.NODE_AGENCY:
+        return False
+    return bool(user.is_superuser or user.agency_id == use_case.origin_id)
+
+
+def save_use_case(use_case: UseCase, *, user=None) -> UseCase:
+    """Validate, raise the version by one and record the change in the feed."""
+    _ensure_own(use_case)
+    use_case.full_clean()
+    with transaction.atomic():
+        use_case.version = _current_version(use_case) + 1
+        use_case.modified = timezone.now()
+        if user is not None:
+            use_case._history_user = user
+        use_case.save()
+        _record_in_feed(use_case)
+    return use_case
+
+
+def set_publication_level(use_case: UseCase, level: str, *, user=None) -> UseCase:
+    use_case.publication_level = level
+    return save_use_case(use_case, user=user)
+
+
+def publish_to_network(use_case: UseCase, *, user=None) -> UseCase:
+    return set_publication_level(use_case, v.PublicationLevel.NETWORK, user=user)
+
+
+def withdraw(use_case: UseCase, *, user=None) -> UseCase:
+    """Take a record back from the network: it leaves as a tombstone and stays internal here."""
+    return set_publication_level(use_case, v.PublicationLevel.INTERNAL, user=user)
+
+
+def delete_use_case(use_case: UseCase, *, user=None) -> None:
+    _ensure_own(use_case)
+    with transaction.atomic():
+        version = _current_version(use_case) + 1
+        if FeedEntry.objects.filter(origin=use_case.origin_id, uid=use_case.uid).exists():
+            feed.write_entry(
+                origin=use_case.origin_id,
+                uid=use_case.uid,
+                version=version,
+                record=None,
+                modified=timezone.now(),
+            )
+        if user is not None:
+            use_case._history_user = user
+        use_case.delete()
+
+
+def _ensure_own(use_case: UseCase) -> None:
+    if use_case.origin_id != settings.NODE_AGENCY:
+        raise NotOwnRecord(
+            f"Records of {use_case.origin_id} are read-only here: only their origin changes them."
+        )
+
+
+def _current_version(use_case: UseCase) -> int:
+    """The stored version, locked for this transaction; for a new record, a tombstone's version
+    under the same uid (a re-created record continues from it)."""
+    if use_case.pk:
+        return (
+            UseCase.objects.select_for_update()
+            .values_list("version", flat=True)
+            .get(pk=use_case.pk)
+        )
+    tombstone = FeedEntry.objects.filter(origin=use_case.origin_id, uid=use_case.uid).first()
+    return tombstone.version if tombstone else 0
+
+
+def _record_in_feed(use_case: UseCase) -> None:
+    """Shared records publish their latest state; a record that drops out leaves a tombstone."""
+    if use_case.publication_level in v.SHARED_LEVELS:
+        feed.write_entry(
+            origin=use_case.origin_id,
+            uid=use_case.uid,
+            version=use_case.version,
+            record=use_case.to_record(),
+            modified=use_case.modified,
+        )
+        return
+    published = FeedEntry.objects.filter(
+        origin=use_case.origin_id, uid=use_case.uid, deleted=False
+    ).exists()
+    if published:
+        feed.write_entry(
+            origin=use_case.origin_id,
+            uid=use_case.uid,
+            version=use_case.version,
+            record=None,
+            modified=use_case.modified,
+        )

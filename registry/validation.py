@@ -1,0 +1,284 @@
+"""The one validator of a use-case record, used by the admin, the API, the importers and the sync
+receiver alike. It takes the wire form of RECORD.md (JSON types: dates as ISO strings) and returns
+typed values, or raises RecordInvalid with a list of errors per field name.
+"""
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import models
+from django.utils import timezone
+
+from registry import vocabularies as v
+
+LONG_TEXT_MAX = 20_000
+SHORT_TEXT_MAX = 200
+LIST_MAX_ITEMS = 50
+TAG_MAX = 50
+LANGUAGE_RE = re.compile(r"[a-z]{2}")
+AGENCY_CODE_RE = re.compile(r"[A-Z0-9-]{2,32}")
+# Agencies sit in different time zones; "today" elsewhere may be tomorrow here.
+FUTURE_DATE_TOLERANCE = dt.timedelta(days=1)
+
+
+class RecordInvalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # text, enum, enum_list, str_list, date, bool, url, email, language, related
+    required: bool = False
+    max_length: int = LONG_TEXT_MAX
+    choices: type[models.TextChoices] | None = None
+    network_only: bool = False  # tier N of RECORD.md; everything else is tier P
+
+
+FIELDS: dict[str, Field] = {
+    "title": Field("text", required=True, max_length=SHORT_TEXT_MAX),
+    "title_en": Field("text", max_length=SHORT_TEXT_MAX),
+    "language": Field("language", required=True),
+    "summary": Field("text", required=True, max_length=350),
+    "description": Field("text"),
+    "purpose": Field("text", required=True),
+    "benefits": Field("text"),
+    "outputs": Field("enum_list", choices=v.Output),
+    "regulatory_processes": Field("enum_list", required=True, choices=v.RegulatoryProcess),
+    "medicine_scope": Field("enum", required=True, choices=v.MedicineScope),
+    "workplan_area": Field("enum", required=True, choices=v.WorkplanArea),
+    "business_unit": Field("text", max_length=SHORT_TEXT_MAX),
+    "techniques": Field("enum_list", required=True, choices=v.Technique),
+    "tags": Field("str_list", max_length=TAG_MAX),
+    "stage": Field("enum", required=True, choices=v.Stage),
+    "started_on": Field("date"),
+    "operational_since": Field("date"),
+    "retired_on": Field("date"),
+    "next_review_on": Field("date"),
+    "ai_act_role": Field("enum", required=True, choices=v.AiActRole),
+    "ai_act_risk": Field("enum", required=True, choices=v.AiActRisk),
+    "ai_act_justification": Field("text"),
+    "uses_gpai": Field("bool", network_only=True),
+    "gpai_model": Field("text", max_length=SHORT_TEXT_MAX, network_only=True),
+    "eu_database_ref": Field("url"),
+    "affects_individuals": Field("bool", required=True),
+    "personal_data": Field("enum", required=True, choices=v.PersonalData),
+    "dpia_status": Field("enum", choices=v.DpiaStatus),
+    "legal_basis": Field("text"),
+    "data_sources": Field("str_list", max_length=SHORT_TEXT_MAX),
+    "human_oversight": Field("enum", choices=v.HumanOversight),
+    "risks_and_mitigations": Field("text", network_only=True),
+    "monitoring": Field("text", network_only=True),
+    "sourcing": Field("enum", required=True, choices=v.Sourcing),
+    "vendor": Field("text", max_length=SHORT_TEXT_MAX),
+    "product": Field("text", max_length=SHORT_TEXT_MAX),
+    "hosting": Field("enum", choices=v.Hosting, network_only=True),
+    "code_url": Field("url"),
+    "reusable": Field("bool"),
+    "contact_email": Field("email", required=True),
+    "related": Field("related"),
+    "publication_level": Field("enum", required=True, choices=v.PublicationLevel),
+}
+NETWORK_ONLY_FIELDS = frozenset(name for name, f in FIELDS.items() if f.network_only)
+LIST_KINDS = {"enum_list", "str_list", "related"}
+
+
+def empty_value(field: Field) -> Any:
+    if field.kind in LIST_KINDS:
+        return []
+    if field.kind == "bool":
+        return None if field.required else False
+    if field.kind in {"date", "enum"}:
+        return None
+    return ""
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+_email_validator = EmailValidator()
+
+
+def _check_text(value: Any, field: Field) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    value = value.strip()
+    if len(value) > field.max_length:
+        raise ValueError(
+            f"Ensure this value has at most {field.max_length} characters (it has {len(value)})."
+        )
+    return value
+
+
+def _check_enum(value: Any, field: Field) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in field.choices.values:
+        allowed = ", ".join(field.choices.values)
+        raise ValueError(f"{value!r} is not one of: {allowed}.")
+    return value
+
+
+def _check_enum_list(value: Any, field: Field) -> list[str]:
+    items = _check_list(value)
+    bad = [item for item in items if item not in field.choices.values]
+    if bad:
+        allowed = ", ".join(field.choices.values)
+        raise ValueError(f"{', '.join(map(repr, bad))} not among: {allowed}.")
+    return list(dict.fromkeys(items))
+
+
+def _check_str_list(value: Any, field: Field) -> list[str]:
+    items = _check_list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError("Every item must be text.")
+    items = [item.strip() for item in items if item.strip()]
+    too_long = [item[:40] for item in items if len(item) > field.max_length]
+    if too_long:
+        raise ValueError(f"Items must have at most {field.max_length} characters: {too_long}.")
+    return list(dict.fromkeys(items))
+
+
+def _check_list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise ValueError("Must be a list.")
+    if len(value) > LIST_MAX_ITEMS:
+        raise ValueError(f"At most {LIST_MAX_ITEMS} items.")
+    return value
+
+
+def _check_date(value: Any, field: Field) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("Must be an ISO date (YYYY-MM-DD).")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not an ISO date (YYYY-MM-DD).") from None
+
+
+def _check_bool(value: Any, field: Field) -> bool | None:
+    if value is None and field.required:
+        return None
+    if not isinstance(value, bool):
+        raise ValueError("Must be true or false.")
+    return value
+
+
+def _check_url(value: Any, field: Field) -> str:
+    value = _check_text(value, Field("text", max_length=2000))
+    if value:
+        try:
+            _url_validator(value)
+        except ValidationError:
+            raise ValueError(f"{value[:80]!r} is not an http(s) URL.") from None
+    return value
+
+
+def _check_email(value: Any, field: Field) -> str:
+    value = _check_text(value, Field("text", max_length=254))
+    if value:
+        try:
+            _email_validator(value)
+        except ValidationError:
+            raise ValueError(f"{value[:80]!r} is not an e-mail address.") from None
+    return value
+
+
+def _check_language(value: Any, field: Field) -> str:
+    value = _check_text(value, Field("text", max_length=2))
+    if value and not LANGUAGE_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not an ISO 639-1 code (two lower-case letters).")
+    return value
+
+
+def _check_related(value: Any, field: Field) -> list[dict]:
+    links = []
+    for item in _check_list(value):
+        if not isinstance(item, dict) or set(item) != {"origin", "uid", "kind"}:
+            raise ValueError("Each item must be an object with exactly origin, uid and kind.")
+        if not isinstance(item["origin"], str) or not AGENCY_CODE_RE.fullmatch(item["origin"]):
+            raise ValueError(f"{str(item['origin'])[:40]!r} is not an agency code.")
+        try:
+            uid = str(uuid.UUID(str(item["uid"])))
+        except ValueError:
+            raise ValueError(f"{str(item['uid'])[:40]!r} is not a UUID.") from None
+        if item["kind"] not in v.RelationKind.values:
+            raise ValueError(f"{item['kind']!r} is not one of: {', '.join(v.RelationKind.values)}.")
+        links.append({"origin": item["origin"], "uid": uid, "kind": item["kind"]})
+    return links
+
+
+CHECKERS: dict[str, Callable[[Any, Field], Any]] = {
+    "text": _check_text,
+    "enum": _check_enum,
+    "enum_list": _check_enum_list,
+    "str_list": _check_str_list,
+    "date": _check_date,
+    "bool": _check_bool,
+    "url": _check_url,
+    "email": _check_email,
+    "language": _check_language,
+    "related": _check_related,
+}
+
+
+def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Check a wire record against schema version 1; return it with typed values."""
+    if not isinstance(record, dict):
+        raise RecordInvalid({"record": ["Must be an object."]})
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(record) - set(FIELDS)):
+        errors[name] = ["Unknown field in schema version 1."]
+    cleaned: dict[str, Any] = {}
+    for name, field in FIELDS.items():
+        value = record.get(name, empty_value(field))
+        try:
+            cleaned[name] = CHECKERS[field.kind](value, field)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    for name, message in _rule_violations(cleaned, today or timezone.now().date()):
+        if name not in errors:
+            errors.setdefault(name, []).append(message)
+    if errors:
+        raise RecordInvalid(errors)
+    return cleaned
+
+
+def _rule_violations(r: dict[str, Any], today: dt.date):
+    for name, field in FIELDS.items():
+        if field.required and is_empty(r.get(name)):
+            yield name, "This field is required."
+    if r.get("language") not in (None, "", "en") and not r.get("title_en"):
+        yield "title_en", "An English title is required when the language is not English."
+    if r.get("stage") == v.Stage.PRODUCTION and not r.get("operational_since"):
+        yield "operational_since", "Required when the stage is production."
+    if r.get("stage") == v.Stage.RETIRED and not r.get("retired_on"):
+        yield "retired_on", "Required when the stage is retired."
+    for name in ("started_on", "operational_since", "retired_on"):
+        if r.get(name) and r[name] > today + FUTURE_DATE_TOLERANCE:
+            yield name, "Must not be in the future."
+    if r.get("ai_act_risk") == v.AiActRisk.HIGH:
+        if not r.get("human_oversight"):
+            yield "human_oversight", "Required when the AI Act risk class is high."
+        if not r.get("ai_act_justification"):
+            yield "ai_act_justification", "Required when the AI Act risk class is high."
+    if (
+        r.get("ai_act_risk") == v.AiActRisk.PROHIBITED
+        and r.get("publication_level") in v.SHARED_LEVELS
+    ):
+        yield "publication_level", "A prohibited use case can never be published beyond internal."
+    if r.get("personal_data") not in (None, v.PersonalData.NONE) and not r.get("dpia_status"):
+        yield "dpia_status", "Required when the use case processes personal data."
