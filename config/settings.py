@@ -148,6 +148,10 @@ STORAGES = {
     },
 }
 
+# In debug, WhiteNoise serves straight from the apps' static folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 LOGIN_URL = "admin:login"
 
 # Celery: a broker on the file system by default, so nothing needs a server.

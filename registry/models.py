@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -216,7 +216,13 @@ class UseCase(models.Model):
         try:
             validate_record(self.to_record())
         except RecordInvalid as exc:
-            raise ValidationError(exc.errors) from None
+            model_fields = {field.name for field in self._meta.fields}
+            raise ValidationError(
+                {
+                    (name if name in model_fields else NON_FIELD_ERRORS): messages
+                    for name, messages in exc.errors.items()
+                }
+            ) from None
 
 
 class NodeState(models.Model):

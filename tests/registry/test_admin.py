@@ -1,0 +1,170 @@
+import pytest
+from django.urls import reverse
+
+from registry import services
+from registry.models import FeedEntry, UseCase
+from tests.factories import UseCaseFactory, UserFactory, valid_record
+
+CHANGELIST = reverse("admin:registry_usecase_changelist")
+ADD = reverse("admin:registry_usecase_add")
+
+
+def change_url(use_case):
+    return reverse("admin:registry_usecase_change", args=[use_case.pk])
+
+
+def form_data(**overrides) -> dict:
+    """What the admin form posts for a valid record."""
+    record = valid_record(**overrides)
+    data = {}
+    for name, value in record.items():
+        if name == "related":
+            data[name] = "[]"
+        elif name in ("tags", "data_sources"):
+            data[name] = "\n".join(value)
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif name == "affects_individuals":
+            data[name] = "true" if value else "false"
+        elif value is not None:
+            data[name] = value
+    data["affects_individuals"] = "true" if record["affects_individuals"] else "false"
+    return data
+
+
+@pytest.fixture
+def admin_client_of(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def copy_from_other_agency(other_agency):
+    return UseCaseFactory(origin=other_agency, publication_level="network", title="Copy from BfArM")
+
+
+def test_an_agency_admin_registers_a_use_case_through_the_admin(admin_client_of, home_admin):
+    client = admin_client_of(home_admin)
+    response = client.post(ADD, form_data(title="ICSR triage assistant"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    use_case = UseCase.objects.get(title="ICSR triage assistant")
+    assert (use_case.origin_id, use_case.version) == (home_admin.agency_id, 1)
+    assert use_case.history.first().history_user == home_admin
+
+
+def test_the_add_form_names_the_field_of_a_broken_cross_field_rule(admin_client_of, home_admin):
+    client = admin_client_of(home_admin)
+    response = client.post(ADD, form_data(stage="production", operational_since=""))
+    assert response.status_code == 200
+    assert "operational_since" in response.context["adminform"].form.errors
+    assert not UseCase.objects.exists()
+
+
+def test_admin_pages_render_for_an_agency_admin(
+    admin_client_of, home_admin, copy_from_other_agency
+):
+    own = UseCaseFactory(publication_level="draft")
+    client = admin_client_of(home_admin)
+    for url in (CHANGELIST, ADD, change_url(own), change_url(copy_from_other_agency)):
+        assert client.get(url).status_code == 200, url
+    filtered = (
+        f"{CHANGELIST}?stage=pilot&regulatory_processes=pharmacovigilance&origin=own&q=signal"
+    )
+    assert client.get(filtered).status_code == 200
+
+
+def test_an_admin_does_not_see_drafts_of_another_agency(admin_client_of, home_admin, other_agency):
+    UseCaseFactory(origin=other_agency, publication_level="draft", title="BfArM secret draft")
+    response = admin_client_of(home_admin).get(CHANGELIST)
+    assert b"BfArM secret draft" not in response.content
+
+
+def test_an_admin_cannot_edit_a_copy_from_another_agency(
+    admin_client_of, home_admin, copy_from_other_agency
+):
+    client = admin_client_of(home_admin)
+    page = client.get(change_url(copy_from_other_agency))
+    assert b'name="title"' not in page.content  # shown read-only
+    client.post(change_url(copy_from_other_agency), form_data(title="Hijacked"))
+    copy_from_other_agency.refresh_from_db()
+    assert copy_from_other_agency.title == "Copy from BfArM"
+
+
+def test_not_even_a_superuser_edits_a_received_copy(admin_client_of, copy_from_other_agency):
+    superuser = UserFactory(is_superuser=True, agency=None)
+    client = admin_client_of(superuser)
+    client.post(change_url(copy_from_other_agency), form_data(title="Hijacked"))
+    copy_from_other_agency.refresh_from_db()
+    assert copy_from_other_agency.title == "Copy from BfArM"
+
+
+def test_an_admin_of_another_agency_cannot_create_or_edit_records_here(
+    admin_client_of, other_admin, home_agency
+):
+    own = UseCaseFactory(publication_level="network", title="EMA record")
+    client = admin_client_of(other_admin)
+    assert client.post(ADD, form_data(title="Made by BfArM")).status_code == 403
+    client.post(change_url(own), form_data(title="Edited by BfArM"))
+    own.refresh_from_db()
+    assert own.title == "EMA record"
+    assert not UseCase.objects.filter(title="Made by BfArM").exists()
+
+
+def test_publish_and_withdraw_actions_change_the_level_and_the_feed(admin_client_of, home_admin):
+    draft = UseCaseFactory(publication_level="draft", version=0)
+    services.save_use_case(draft)
+    client = admin_client_of(home_admin)
+    client.post(CHANGELIST, {"action": "publish_to_network_action", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.publication_level == "network"
+    assert FeedEntry.objects.get(uid=draft.uid).deleted is False
+    client.post(CHANGELIST, {"action": "withdraw_action", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.publication_level == "internal"
+    assert FeedEntry.objects.get(uid=draft.uid).deleted is True
+
+
+def test_publishing_a_prohibited_record_reports_the_error(admin_client_of, home_admin):
+    draft = UseCaseFactory(publication_level="internal", ai_act_risk="prohibited")
+    response = admin_client_of(home_admin).post(
+        CHANGELIST,
+        {"action": "publish_to_network_action", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    assert "publication_level" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.publication_level == "internal"
+
+
+def test_deleting_in_the_admin_leaves_a_tombstone(admin_client_of, home_admin):
+    record = UseCaseFactory(publication_level="draft", version=0)
+    services.publish_to_network(record)
+    delete_url = reverse("admin:registry_usecase_delete", args=[record.pk])
+    admin_client_of(home_admin).post(delete_url, {"post": "yes"})
+    assert not UseCase.objects.filter(pk=record.pk).exists()
+    assert FeedEntry.objects.get(uid=record.uid).deleted is True
+
+
+def test_only_superusers_manage_agencies_and_users(admin_client_of, home_admin):
+    client = admin_client_of(home_admin)
+    assert client.get(reverse("admin:registry_agency_changelist")).status_code == 403
+    assert client.get(reverse("admin:registry_user_changelist")).status_code == 403
+    superuser = UserFactory(is_superuser=True, agency=None)
+    client = admin_client_of(superuser)
+    assert client.get(reverse("admin:registry_agency_changelist")).status_code == 200
+    assert client.get(reverse("admin:registry_user_add")).status_code == 200
+
+
+def test_the_history_page_shows_who_changed_what(admin_client_of, home_admin):
+    client = admin_client_of(home_admin)
+    client.post(ADD, form_data(title="Translation memory"))
+    use_case = UseCase.objects.get(title="Translation memory")
+    client.post(change_url(use_case), form_data(title="Translation memory v2"))
+    history = client.get(reverse("admin:registry_usecase_history", args=[use_case.pk]))
+    assert history.status_code == 200
+    assert home_admin.username in history.content.decode()
+    assert use_case.history.count() == 2
