@@ -1,0 +1,223 @@
+"""`python -m federation`: a hub and two agency nodes on this machine, seeded, wired and syncing.
+
+Runs until Ctrl-C or SIGTERM, then stops every process it started. See docs/operations.md.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from federation import probe
+from federation.launcher import PROJECT_ROOT, Node, NodeError
+from federation.topology import Backend, Federation
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# Which real inventory each demo agency imports with --with-inventories.
+INVENTORIES = {
+    "EMA": ("us-omb-2025", "us_omb_2025_individually_reported_AI_use_cases.csv"),
+    "DE-BFARM": ("nl-register", "nl_minbzk_algoritmeregister_pub_data_2023-05.json"),
+}
+
+
+class Stop(Exception):
+    """Ctrl-C or SIGTERM: leave the main loop and stop everything."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    federation = Federation(
+        run_dir=args.run_dir.resolve(),
+        base_port=args.base_port,
+        interval=args.interval,
+        backend=Backend(postgres_url=args.postgres, redis_url=args.redis),
+        production=bool(args.postgres),
+    )
+    _on_signals(_raise_stop)
+    try:
+        set_up(federation, args)
+        print_welcome(federation, args)
+        watch(federation, args.progress_every)
+    except Stop:
+        pass
+    except NodeError as exc:
+        print(f"\nA node failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        _on_signals(signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        print("\nStopping every node ...", flush=True)
+        federation.stop()
+        print("All processes stopped.", flush=True)
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m federation", description=__doc__)
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=Path("var/federation"),
+        help="data dirs, databases and logs of the nodes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=8000,
+        help="hub on this port, agencies on the next ones; 0 = any free ports "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--interval", type=int, default=10, help="sync interval in seconds (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=5.0,
+        help="seconds between progress lines (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--with-inventories",
+        action="store_true",
+        help="also import the real inventories (EMA: US OMB 2025, DE-BFARM: Dutch "
+        "algorithm register) and publish them to the network",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder holding the real inventories (default: %(default)s)",
+    )
+    parser.add_argument("--no-seed", action="store_true", help="skip seed_demo")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="production topology: PostgreSQL server URL (a database per node is "
+        "created next to it), with --redis; gunicorn, DEBUG=0",
+    )
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="Redis URL redis://HOST:PORT/N: the nodes use databases N, N+1, N+2",
+    )
+    args = parser.parse_args(argv)
+    if bool(args.postgres) != bool(args.redis):
+        parser.error("--postgres and --redis go together")
+    return args
+
+
+def set_up(federation: Federation, args: argparse.Namespace) -> None:
+    print(f"Preparing {len(federation.nodes)} nodes under {federation.run_dir} ...", flush=True)
+    federation.prepare()
+    for node in federation.nodes.values():
+        if not args.no_seed:
+            print(f"  {node.config.agency}: seed_demo", flush=True)
+            node.manage("seed_demo")
+        if args.with_inventories:
+            import_inventory(node, args.data)
+        node.ensure_superuser()
+    write_state(federation)
+    print("Starting web servers, workers and beat ...", flush=True)
+    federation.start()
+
+
+def import_inventory(node: Node, data_dir: Path) -> None:
+    if node.config.agency not in INVENTORIES:
+        return
+    file_format, filename = INVENTORIES[node.config.agency]
+    path = data_dir / filename
+    if not path.exists():
+        print(f"  {node.config.agency}: {path} not found, inventory skipped", flush=True)
+        return
+    print(f"  {node.config.agency}: importing {path.name} ...", flush=True)
+    output = node.manage(
+        "import_inventory",
+        str(path),
+        "--agency",
+        node.config.agency,
+        "--format",
+        file_format,
+        "--publication-level",
+        "network",
+    )
+    print(f"    {output.strip().splitlines()[-1] if output.strip() else 'done'}", flush=True)
+
+
+def write_state(federation: Federation) -> None:
+    """The nodes' addresses and data dirs (no tokens), for scripts and tests that look inside."""
+    state = {
+        code: {
+            "agency": n.config.agency,
+            "role": n.config.role,
+            "url": n.url,
+            "port": n.config.port,
+            "data_dir": str(n.config.data_dir),
+            "database_url": n.config.database_url,
+            "broker_url": n.config.broker_url,
+            "hub_url": n.config.hub_url,
+            "production": n.config.production,
+        }
+        for code, n in federation.nodes.items()
+    }
+    (federation.run_dir / "federation.json").write_text(json.dumps(state, indent=2))
+
+
+def print_welcome(federation: Federation, args: argparse.Namespace) -> None:
+    print("\nThe federation is up:\n")
+    for node in federation.nodes.values():
+        password = (node.config.data_dir / "admin_password").read_text().strip()
+        print(
+            f"  {node.config.agency:<10} {node.config.role:<7} {node.url}/  "
+            f"admin: {node.url}/admin/  login admin / {password}"
+        )
+    print(
+        f"\nSync every {args.interval}s. Logs: {federation.run_dir}/<node>/logs/. "
+        "Ctrl-C stops everything.\n",
+        flush=True,
+    )
+
+
+def watch(federation: Federation, every: float) -> None:
+    """Print one progress line every `every` seconds until a signal arrives."""
+    while True:
+        print(progress_line(federation), flush=True)
+        time.sleep(every)
+        for node in federation.nodes.values():
+            for kind, alive in node.running().items():
+                if not alive:
+                    raise NodeError(f"{node.config.agency}: {kind} exited\n{node.log_tail(kind)}")
+
+
+def progress_line(federation: Federation) -> str:
+    parts = []
+    for node in federation.nodes.values():
+        try:
+            c = probe.counts(node)
+        except Exception as exc:  # a locked or migrating database: show it, keep watching
+            parts.append(f"{node.config.agency}: ({exc.__class__.__name__})")
+            continue
+        if node.config.role == "hub":
+            parts.append(
+                f"{node.config.agency}: {c['received']} records, "
+                f"feed {c['feed']} (+{c['tombstones']} deleted)"
+            )
+        else:
+            parts.append(
+                f"{node.config.agency}: own {c['own']} ({c['own_shared']} shared), "
+                f"from others {c['received']}"
+            )
+    return time.strftime("%H:%M:%S  ") + " | ".join(parts)
+
+
+def _raise_stop(signum, frame):
+    raise Stop()
+
+
+def _on_signals(handler) -> None:
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

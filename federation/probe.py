@@ -1,0 +1,104 @@
+"""Read-only looks into a node's database, from outside the node: what the demo's progress line
+and the end-to-end tests compare. They read the registry's tables directly (SQLite file or
+PostgreSQL database) so that watching a node costs no Django start-up and changes nothing."""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from federation.launcher import Node
+
+
+class Held(NamedTuple):
+    """A use case as a node holds it."""
+
+    version: int
+    publication_level: str
+
+
+class FeedState(NamedTuple):
+    """A feed entry: the latest state the node serves for (origin, uid)."""
+
+    version: int
+    deleted: bool
+    hash: str
+
+
+@contextmanager
+def _cursor(node: Node) -> Iterator:
+    url = node.config.database_url
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
+            yield cursor
+        return
+    path = node.config.data_dir / "registry.sqlite3"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
+
+
+def use_cases(node: Node, origin: str | None = None) -> dict[tuple[str, str], Held]:
+    query = "SELECT origin, uid, version, publication_level FROM registry_usecase"
+    return {
+        (origin_, _uid(uid)): Held(version, level)
+        for origin_, uid, version, level in _rows(node, query, origin)
+    }
+
+
+def feed(node: Node, origin: str | None = None) -> dict[tuple[str, str], FeedState]:
+    query = "SELECT origin, uid, version, deleted, hash FROM registry_feedentry"
+    return {
+        (origin_, _uid(uid)): FeedState(version, bool(deleted), hash_)
+        for origin_, uid, version, deleted, hash_ in _rows(node, query, origin)
+    }
+
+
+def counts(node: Node) -> dict[str, int]:
+    """Own and received use cases, and feed entries (live and tombstones)."""
+    agency = node.config.agency
+    with _cursor(node) as cursor:
+        cursor.execute(
+            f"SELECT origin = {_placeholder(node)}, publication_level IN ('network', 'public'),"
+            " COUNT(*) FROM registry_usecase GROUP BY 1, 2",
+            [agency],
+        )
+        own = shared = received = 0
+        for is_own, is_shared, count in cursor.fetchall():
+            if is_own:
+                own += count
+                shared += count if is_shared else 0
+            else:
+                received += count
+        cursor.execute("SELECT deleted, COUNT(*) FROM registry_feedentry GROUP BY deleted")
+        feed_counts = {bool(deleted): count for deleted, count in cursor.fetchall()}
+    return {
+        "own": own,
+        "own_shared": shared,
+        "received": received,
+        "feed": feed_counts.get(False, 0),
+        "tombstones": feed_counts.get(True, 0),
+    }
+
+
+def _rows(node: Node, query: str, origin: str | None) -> list[tuple]:
+    params: list[str] = []
+    if origin is not None:
+        query += f" WHERE origin = {_placeholder(node)}"
+        params.append(origin)
+    with _cursor(node) as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def _placeholder(node: Node) -> str:
+    return "%s" if node.config.database_url else "?"
+
+
+def _uid(value) -> str:
+    """SQLite stores UUIDs as 32 hex digits, PostgreSQL as uuid: one spelling for comparisons."""
+    return str(value).replace("-", "").lower()

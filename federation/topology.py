@@ -1,0 +1,146 @@
+"""A hub and its agencies, wired together: ports, data dirs, databases, brokers and peer tokens.
+
+Embedded default: each node has a SQLite file and a filesystem broker folder under its data dir.
+With a PostgreSQL server URL and a Redis URL, each node gets a database of its own (created here)
+and a Redis database number of its own (the given one, then the next ones).
+"""
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from federation import processes
+from federation.launcher import Node, NodeConfig
+
+HUB = "EMRN-HUB"
+AGENCIES = ("EMA", "DE-BFARM")
+
+
+@dataclass(frozen=True)
+class Backend:
+    postgres_url: str = ""  # any database on the server; nodes get their own next to it
+    redis_url: str = ""  # redis://host:port/N: node i uses database N + i
+    db_prefix: str = "federation"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.postgres_url
+
+    def database_name(self, agency: str) -> str:
+        return f"{self.db_prefix}_{re.sub(r'[^a-z0-9]', '_', agency.lower())}"
+
+    def database_url(self, agency: str) -> str:
+        if not self.postgres_url:
+            return ""
+        parts = urllib.parse.urlsplit(self.postgres_url)
+        return parts._replace(path="/" + self.database_name(agency)).geturl()
+
+    def broker_url(self, index: int) -> str:
+        if not self.redis_url:
+            return ""
+        parts = urllib.parse.urlsplit(self.redis_url)
+        base = int(parts.path.strip("/") or 0)
+        return parts._replace(path=f"/{base + index}").geturl()
+
+    def create_databases(self, agencies: list[str], *, fresh: bool) -> None:
+        """Create each node's database (dropping it first when `fresh`)."""
+        for agency in agencies:
+            name = self.database_name(agency)
+            with self._admin_connection() as conn:
+                if fresh:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+                ).fetchone()
+                if not exists:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop_databases(self, agencies: list[str]) -> None:
+        with self._admin_connection() as conn:
+            for agency in agencies:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database_name(agency)}" WITH (FORCE)')
+
+    def flush_brokers(self, count: int) -> None:
+        """Empty the nodes' Redis databases: stale tasks of an earlier run must not leak in."""
+        import redis
+
+        for index in range(count):
+            redis.Redis.from_url(self.broker_url(index)).flushdb()
+
+    def _admin_connection(self):
+        import psycopg
+
+        parts = urllib.parse.urlsplit(self.postgres_url)
+        return psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True)
+
+
+class Federation:
+    """A hub and agency nodes. `hub_urls` lets a test route an agency through a proxy."""
+
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        hub: str = HUB,
+        agencies: tuple[str, ...] = AGENCIES,
+        base_port: int = 0,
+        interval: int = 10,
+        backend: Backend = Backend(),
+        production: bool = False,
+        hub_urls: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
+        self.run_dir = Path(run_dir)
+        self.backend = backend
+        codes = [hub, *agencies]
+        ports = [base_port + i if base_port else processes.free_port() for i in range(len(codes))]
+        self.nodes: dict[str, Node] = {}
+        for index, (code, port) in enumerate(zip(codes, ports, strict=True)):
+            self.nodes[code] = Node(
+                NodeConfig(
+                    agency=code,
+                    role="hub" if code == hub else "agency",
+                    data_dir=self.run_dir / code.lower(),
+                    port=port,
+                    database_url=backend.database_url(code),
+                    broker_url=backend.broker_url(index),
+                    sync_interval=interval,
+                    production=production,
+                    extra_env=dict(extra_env or {}),
+                )
+            )
+        self.hub = self.nodes[hub]
+        self.agencies = [self.nodes[code] for code in agencies]
+        for node in self.agencies:
+            node.config.hub_url = (hub_urls or {}).get(node.config.agency, self.hub.url)
+
+    def prepare(self, *, fresh_databases: bool = False) -> None:
+        """Databases, migrations, and a hub token for every agency."""
+        if not self.backend.embedded:
+            self.backend.create_databases(list(self.nodes), fresh=fresh_databases)
+        if self.backend.redis_url and fresh_databases:
+            self.backend.flush_brokers(len(self.nodes))
+        for node in self.nodes.values():
+            node.prepare()
+        for node in self.agencies:
+            node.config.hub_token = self.hub.issue_peer_token(node.config.agency)
+
+    def start(self) -> None:
+        """Start every node (the hub first), then wait until all of them answer."""
+        try:
+            for node in self.nodes.values():
+                node.start(wait=False)
+            for node in self.nodes.values():
+                node.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for node in reversed(list(self.nodes.values())):
+            node.stop()
+
+    def drop_databases(self) -> None:
+        if not self.backend.embedded:
+            self.backend.drop_databases(list(self.nodes))
