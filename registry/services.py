@@ -2,13 +2,14 @@
 change history and its feed entry move together in one transaction."""
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from registry import feed
 from registry import vocabularies as v
-from registry.models import FeedEntry, UseCase
+from registry.models import FeedEntry, UseCase, User
 
 
 class NotOwnRecord(PermissionDenied):
@@ -109,3 +110,19 @@ def _record_in_feed(use_case: UseCase) -> None:
             record=None,
             modified=use_case.modified,
         )
+
+
+def create_agency_admin(
+    *, username: str, agency_code: str, email: str = "", password: str
+) -> tuple[User, bool]:
+    """A staff user of one agency; the password must pass the configured validators."""
+    user = User.objects.filter(username=username).first() or User(username=username)
+    validate_password(password, user)
+    created = user.pk is None
+    user.agency_id = agency_code
+    user.email = email or user.email
+    user.is_staff = True
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    return user, created
