@@ -1,0 +1,361 @@
+"""Reads of the network catalogue, shared by the REST API and the web pages.
+
+Visibility is decided here and only here: anonymous visitors see `public` records and P-tier
+fields; authenticated users see `network` and `public` records and N-tier fields too. Drafts and
+internal records never appear in the catalogue (they live in their agency's admin).
+
+Typical use:
+    qs = visible_use_cases(user=request.user)
+    qs = filter_use_cases(qs, params=request.GET, user=request.user)   # FilterInvalid on bad input
+    qs = search_use_cases(qs, query=request.GET.get("search", ""))      # adds search_rank
+    page = paginate_use_cases(qs, ordering="relevance", cursor=None, page_size=20)
+    snippets = search_snippets(page.items, query=...)                   # {pk: safe HTML}
+"""
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Field,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.lookups import GreaterThan, LessThan
+
+from registry import search as fulltext
+from registry import vocabularies as v
+from registry.filters import FACET_FIELDS, FILTERS, FilterInvalid, filters_to_q, list_contains
+from registry.models import Agency, UseCase
+from registry.validation import FIELDS, NETWORK_ONLY_FIELDS
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 200
+PUBLIC_FIELDS: tuple[str, ...] = tuple(
+    name for name in FIELDS if name not in NETWORK_ONLY_FIELDS and name != "publication_level"
+)
+NETWORK_FIELDS: tuple[str, ...] = tuple(name for name in FIELDS if name != "publication_level")
+
+
+# ---- visibility -------------------------------------------------------------------------------
+
+
+def sees_network(user) -> bool:
+    """Authenticated users belong to the network: they see network records and N-tier fields."""
+    return bool(user is not None and user.is_authenticated)
+
+
+def visible_levels(*, user) -> tuple[str, ...]:
+    if sees_network(user):
+        return (v.PublicationLevel.NETWORK, v.PublicationLevel.PUBLIC)
+    return (v.PublicationLevel.PUBLIC,)
+
+
+def visible_fields(*, user) -> tuple[str, ...]:
+    """The record fields (RECORD.md names) this user may see, in RECORD.md order."""
+    return NETWORK_FIELDS if sees_network(user) else PUBLIC_FIELDS
+
+
+def visible_use_cases(*, user) -> QuerySet[UseCase]:
+    """The node's whole view (own and received records) as far as user may see it."""
+    return UseCase.objects.filter(publication_level__in=visible_levels(user=user)).select_related(
+        "origin"
+    )
+
+
+def get_use_case(*, user, origin: str, uid) -> UseCase:
+    """One visible use case; UseCase.DoesNotExist when absent or not visible to user."""
+    return visible_use_cases(user=user).get(origin_id=origin, uid=uid)
+
+
+# ---- filters and search -----------------------------------------------------------------------
+
+
+def filter_use_cases(qs: QuerySet[UseCase], *, params: Mapping, user) -> QuerySet[UseCase]:
+    """Apply the catalogue's filter parameters (registry.filters.FILTERS); FilterInvalid names
+    each bad parameter. Unknown parameters are ignored."""
+    return qs.filter(filters_to_q(params, network=sees_network(user)))
+
+
+def search_use_cases(qs: QuerySet[UseCase], *, query: str) -> QuerySet[UseCase]:
+    """Rows matching the full-text query, annotated with `search_rank`; a blank query keeps qs
+    (annotated with rank 0) so callers need no special case."""
+    if not fulltext.normalise_query(query or ""):
+        return qs.annotate(search_rank=Value(0.0))
+    return fulltext.search(qs, query)
+
+
+def search_snippets(use_cases, *, query: str) -> dict[int, str]:
+    """Highlighted excerpts by primary key: escaped HTML where only <mark> is markup."""
+    return fulltext.snippets(use_cases, query or "")
+
+
+def similar_use_cases(
+    use_case: UseCase, *, user, limit: int = 5, other_agencies_only: bool = True
+) -> list[UseCase]:
+    """Visible use cases whose title or summary share words with use_case, best first, so an
+    agency finds the others working on the same problem."""
+    text = " ".join([use_case.title_en or use_case.title, " ".join(use_case.tags or [])])
+    qs = visible_use_cases(user=user).exclude(pk=use_case.pk)
+    if other_agencies_only:
+        qs = qs.exclude(origin_id=use_case.origin_id)
+    return list(fulltext.similar(qs, text).order_by("-search_rank", "pk")[: max(0, limit)])
+
+
+# ---- ordering and keyset pagination -----------------------------------------------------------
+
+
+class CursorInvalid(Exception):
+    """A cursor that this server did not hand out (or for another ordering)."""
+
+
+@dataclass(frozen=True)
+class Ordering:
+    key: Any  # expression
+    kind: str  # text, datetime, date, int, float
+    descending: bool = False
+
+
+def _rank_of(choices, field: str):
+    whens = [When(**{field: value}, then=Value(i)) for i, value in enumerate(choices.values)]
+    return Case(*whens, default=Value(len(whens)), output_field=IntegerField())
+
+
+ORDERINGS: dict[str, Ordering] = {
+    "title": Ordering(F("title"), "text"),
+    "modified": Ordering(F("modified"), "datetime"),
+    "created": Ordering(F("created"), "datetime"),
+    "agency": Ordering(F("origin_id"), "text"),
+    "stage": Ordering(_rank_of(v.Stage, "stage"), "int"),
+    "ai_act_risk": Ordering(_rank_of(v.AiActRisk, "ai_act_risk"), "int"),
+    "operational_since": Ordering(
+        Coalesce(F("operational_since"), Value(dt.date(1, 1, 1))), "date"
+    ),
+    "relevance": Ordering(F("search_rank"), "float", descending=True),
+}
+
+
+def ordering_choices() -> list[str]:
+    names = [name for name in ORDERINGS if name != "relevance"]
+    return ["relevance"] + names + [f"-{name}" for name in names]
+
+
+def parse_ordering(value: str | None, *, searching: bool) -> str:
+    """The ordering name to use; ValueError for an unknown one."""
+    if not value:
+        return "relevance" if searching else "title"
+    if value not in ordering_choices():
+        raise ValueError(f"{value[:40]!r} is not one of: {', '.join(ordering_choices())}.")
+    if value == "relevance" and not searching:
+        return "title"
+    return value
+
+
+def ordered_use_cases(qs: QuerySet[UseCase], *, ordering: str) -> QuerySet[UseCase]:
+    """qs sorted by ordering (`title`, `-modified`, ...), ties broken by primary key."""
+    spec, descending = _ordering(ordering)
+    qs = qs.annotate(sort_key=spec.key)
+    if descending:
+        return qs.order_by(F("sort_key").desc(), "-pk")
+    return qs.order_by("sort_key", "pk")
+
+
+@dataclass
+class Page:
+    items: list[UseCase]
+    next_cursor: str | None
+
+
+def paginate_use_cases(
+    qs: QuerySet[UseCase], *, ordering: str, cursor: str | None, page_size: int
+) -> Page:
+    """One page by keyset (the last row's sort key and pk), fast at any depth."""
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    qs = ordered_use_cases(qs, ordering=ordering)
+    if cursor:
+        key, pk = decode_cursor(cursor, ordering=ordering)
+        spec, descending = _ordering(ordering)
+        after = LessThan if descending else GreaterThan
+        # Row values compare lexicographically and walk a (key, id) index on both vendors.
+        row = Func(F("sort_key"), F("pk"), function="", output_field=Field())
+        last = Func(Value(key), Value(pk), function="", output_field=Field())
+        qs = qs.filter(after(row, last))
+    rows = list(qs[: page_size + 1])
+    items = rows[:page_size]
+    next_cursor = None
+    if len(rows) > page_size:
+        next_cursor = encode_cursor(items[-1].sort_key, items[-1].pk, ordering=ordering)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _ordering(ordering: str) -> tuple[Ordering, bool]:
+    name = ordering.lstrip("-")
+    spec = ORDERINGS[name]
+    return spec, spec.descending != ordering.startswith("-")
+
+
+def encode_cursor(key: Any, pk: int, *, ordering: str) -> str:
+    if isinstance(key, dt.date | dt.datetime):
+        key = key.isoformat()
+    payload = json.dumps([ordering, key, pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, ordering: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, key, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if name != ordering or not isinstance(pk, int) or isinstance(pk, bool):
+            raise ValueError
+        return _typed_key(key, ORDERINGS[ordering.lstrip("-")].kind), pk
+    except (ValueError, TypeError, binascii.Error, UnicodeError, OverflowError):
+        raise CursorInvalid("Not a cursor of this listing and ordering.") from None
+
+
+def _typed_key(key: Any, kind: str) -> Any:
+    if kind == "text" and isinstance(key, str) and "\x00" not in key:
+        return key
+    if kind == "int" and isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2**31:
+        return key
+    if kind == "float" and isinstance(key, int | float) and not isinstance(key, bool):
+        return float(key)
+    if kind == "date" and isinstance(key, str):
+        return dt.date.fromisoformat(key)
+    if kind == "datetime" and isinstance(key, str):
+        moment = dt.datetime.fromisoformat(key)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment
+    raise ValueError
+
+
+# ---- facets and statistics --------------------------------------------------------------------
+
+_FACET_CHOICES = {name: FILTERS[name].choices for name in FACET_FIELDS if FILTERS[name].choices}
+
+
+def facet_fields(*, user) -> tuple[str, ...]:
+    """The facets user may see (network-only fields such as hosting only when authenticated)."""
+    network = sees_network(user)
+    return tuple(name for name in FACET_FIELDS if network or not FILTERS[name].network_only)
+
+
+def facet_counts(qs: QuerySet[UseCase], *, fields: tuple[str, ...] | None = None) -> dict:
+    """{facet: {value: count}} within qs. Enumerations list every code of the vocabulary (zero
+    counts included, in vocabulary order); agency and country list the values present.
+    fields defaults to the facets anyone may see; pass facet_fields(user=...) for a user."""
+    fields = fields if fields is not None else facet_fields(user=None)
+    qs = qs.order_by()
+    counts: dict[str, dict[str, int]] = {}
+    list_fields = [name for name in fields if FILTERS[name].kind == "enum_list"]
+    if list_fields:
+        counts.update(_list_counts(qs, list_fields))
+    for name in fields:
+        spec = FILTERS[name]
+        if spec.kind == "enum_list":
+            continue
+        rows = qs.values_list(spec.field).annotate(n=Count("pk")).values_list(spec.field, "n")
+        present = {value: n for value, n in rows if value not in (None, "")}
+        if spec.choices:
+            counts[name] = {code: present.get(code, 0) for code in spec.choices.values}
+        else:
+            counts[name] = dict(sorted(present.items()))
+    return {name: counts[name] for name in fields}
+
+
+def _list_counts(qs: QuerySet[UseCase], names: list[str]) -> dict[str, dict[str, int]]:
+    """Every code of every list field counted in one pass (one aggregate per code)."""
+    aggregates = {}
+    for i, name in enumerate(names):
+        for j, code in enumerate(_FACET_CHOICES[name].values):
+            aggregates[f"c{i}_{j}"] = Count("pk", filter=list_contains(FILTERS[name].field, code))
+    totals = qs.aggregate(**aggregates)
+    return {
+        name: {code: totals[f"c{i}_{j}"] for j, code in enumerate(_FACET_CHOICES[name].values)}
+        for i, name in enumerate(names)
+    }
+
+
+def network_stats(qs: QuerySet[UseCase]) -> dict:
+    """Aggregates for the statistics page and /api/v1/stats/.
+
+    Over time: by month of `started_on` and of `operational_since`, both dates of the record
+    itself, so every node counts the same; `created` is when a row appeared on this node (for a
+    received copy: when it arrived) and would differ between nodes.
+    """
+    qs = qs.order_by()
+    facets = facet_counts(
+        qs,
+        fields=("agency", "country", "stage", "ai_act_risk", "techniques", "regulatory_processes"),
+    )
+    return {
+        "total": qs.count(),
+        "by_agency": _agencies_with_counts(facets["agency"]),
+        "by_country": facets["country"],
+        "by_stage": facets["stage"],
+        "by_risk": facets["ai_act_risk"],
+        "by_technique": facets["techniques"],
+        "by_process": facets["regulatory_processes"],
+        "started_by_month": _by_month(qs, "started_on"),
+        "operational_by_month": _by_month(qs, "operational_since"),
+    }
+
+
+def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
+    names = dict(Agency.objects.filter(code__in=counts).values_list("code", "name"))
+    return [
+        {"code": code, "name": names.get(code, code), "count": n}
+        for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _by_month(qs: QuerySet[UseCase], field: str) -> list[dict]:
+    rows = (
+        qs.filter(**{f"{field}__isnull": False})
+        .annotate(month=TruncMonth(field))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by("month")
+    )
+    return [{"month": row["month"].strftime("%Y-%m"), "count": row["n"]} for row in rows]
+
+
+def agency_summaries(*, user) -> QuerySet[Agency]:
+    """Every agency with `use_case_count`, the use cases of it that user may see."""
+    visible = Q(use_cases__publication_level__in=visible_levels(user=user))
+    return Agency.objects.annotate(use_case_count=Count("use_cases", filter=visible)).order_by(
+        "code"
+    )
+
+
+__all__ = [
+    "CursorInvalid",
+    "FilterInvalid",
+    "Page",
+    "agency_summaries",
+    "facet_counts",
+    "facet_fields",
+    "filter_use_cases",
+    "get_use_case",
+    "network_stats",
+    "ordered_use_cases",
+    "paginate_use_cases",
+    "parse_ordering",
+    "search_snippets",
+    "search_use_cases",
+    "similar_use_cases",
+    "visible_fields",
+    "visible_use_cases",
+]
