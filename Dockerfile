@@ -18,7 +18,7 @@ RUN pip install . \
     && useradd --system --home /var/lib/ai-registry registry \
     && mkdir -p /var/lib/ai-registry \
     && chown registry /var/lib/ai-registry \
-    && DEBUG=1 python manage.py collectstatic --noinput
+    && SECRET_KEY=collectstatic-only DEBUG=0 python manage.py collectstatic --noinput
 
 USER registry
 EXPOSE 8000
