@@ -1,0 +1,135 @@
+"""The one place that speaks HTTP to peers (PROTOCOL.md: Endpoints).
+
+Every failure becomes one of a few exceptions that say what the engine should do about it:
+stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavailable)."""
+
+import datetime as dt
+import json
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+
+import requests
+from django.conf import settings
+
+PREFIX = "federation/v1/"
+MAX_RETRY_AFTER_SECONDS = 24 * 3600
+
+
+class PeerError(Exception):
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class PeerUnavailable(PeerError):
+    """Network error, timeout, 5xx or an answer we cannot read: back off and retry."""
+
+
+class AuthRejected(PeerError):
+    """401/403: the token is wrong or revoked. Retrying will not help."""
+
+
+class PeerBusy(PeerUnavailable):
+    """429/503 with Retry-After: come back after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class RequestRefused(PeerError):
+    """Another 4xx: the peer refused what we sent (e.g. an expired cursor)."""
+
+
+class PeerClient:
+    def __init__(self, base_url: str, token: str, *, timeout: float | None = None):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout or settings.SYNC_HTTP_TIMEOUT_SECONDS
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session.headers["Accept"] = "application/json"
+
+    def node(self) -> dict:
+        return self._request("GET", "node")
+
+    def get_changes(self, *, since: str | None, limit: int) -> dict:
+        params = {"limit": limit}
+        if since:
+            params["since"] = since
+        page = self._request("GET", "changes", params=params)
+        if not isinstance(page.get("changes"), list) or not isinstance(page.get("next"), str):
+            raise PeerUnavailable("The peer's changes page lacks 'changes' or 'next'.")
+        return page
+
+    def post_changes(self, envelopes: list[dict]) -> list[dict]:
+        body = json.dumps({"changes": envelopes}, ensure_ascii=False, separators=(",", ":"))
+        answer = self._request(
+            "POST",
+            "changes",
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        results = answer.get("results")
+        if not isinstance(results, list) or len(results) != len(envelopes):
+            raise PeerUnavailable("The peer did not answer one result per envelope.")
+        return results
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(self, method: str, path: str, **kwargs) -> dict:
+        url = urljoin(self.base_url, PREFIX + path)
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise PeerUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise _error_for(response, f"{method} {url}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise PeerUnavailable(f"{method} {url}: the answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise PeerUnavailable(f"{method} {url}: the answer is not a JSON object")
+        return data
+
+
+def _error_for(response: requests.Response, what: str) -> PeerError:
+    status = response.status_code
+    message = f"{what}: HTTP {status} {_detail(response)}".strip()
+    if status in (401, 403):
+        return AuthRejected(message, status=status)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status in (429, 503) and retry_after is not None:
+        return PeerBusy(message, status=status, retry_after=retry_after)
+    if status >= 500 or status == 429:
+        return PeerUnavailable(message, status=status)
+    return RequestRefused(message, status=status)
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or "")[:200]
+    return ""
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait, from either form of Retry-After (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

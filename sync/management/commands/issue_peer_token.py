@@ -1,0 +1,25 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from sync import auth
+
+
+class Command(BaseCommand):
+    help = (
+        "Issue a token with which the peer AGENCY calls this node's federation endpoints. "
+        "The token is printed once, alone on the last line; only its hash is stored."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("agency", help="The calling peer's agency code, e.g. DE-BFARM")
+        parser.add_argument("--note", default="", help="What the token is for")
+
+    def handle(self, *args, agency: str, note: str, **options):
+        try:
+            peer_token, token = auth.issue_token(agency=agency, note=note)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(
+            f"Token #{peer_token.pk} issued for {agency}; it will not be shown again:"
+        )
+        self.stdout.write(token)

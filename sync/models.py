@@ -1,0 +1,184 @@
+"""Peers, tokens, checkpoints and the sync log (PROTOCOL.md: Endpoints, Operations).
+
+The registry owns records and the change feed; this app owns who may talk to this node, whom this
+node talks to, how far it got with each of them, and what happened on each run.
+"""
+
+import hashlib
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import agency_code_validator
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class PeerTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class PeerToken(models.Model):
+    """An inbound credential: whoever presents the token is this agency (only its hash is kept)."""
+
+    agency = models.CharField(_("agency"), max_length=32, validators=[agency_code_validator])
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects = PeerTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agency", "-created"]
+        verbose_name = _("peer token")
+        verbose_name_plural = _("peer tokens")
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.agency} ({state}, issued {self.created:%Y-%m-%d})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Peer(models.Model):
+    """An outbound peer: a node this node pushes to and/or pulls from (for an agency, the hub)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    url = models.URLField(_("base URL"), help_text=_("e.g. https://hub.example.eu/"))
+    token = models.CharField(
+        _("token"), max_length=200, help_text=_("Issued by the peer (issue_peer_token there).")
+    )
+    push = models.BooleanField(_("push own changes"), default=True)
+    pull = models.BooleanField(_("pull its feed"), default=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    # Learned from the peer's GET node.
+    agency = models.CharField(_("peer agency"), max_length=32, blank=True, editable=False)
+    role = models.CharField(_("peer role"), max_length=16, blank=True, editable=False)
+    # Health and retry state.
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt not before"), null=True, blank=True)
+    auth_failed = models.BooleanField(
+        _("authentication failed"),
+        default=False,
+        help_text=_("The peer refused the token (401/403); periodic sync stops until cleared."),
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    # One sync of a peer at a time across all workers: a lease on this row.
+    lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("peer")
+        verbose_name_plural = _("peers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # A changed token deserves a new try: clear the authentication stop.
+        if self.pk:
+            old_token = Peer.objects.filter(pk=self.pk).values_list("token", flat=True).first()
+            if old_token is not None and old_token != self.token:
+                self.auth_failed = False
+                self.next_attempt_at = None
+        super().save(*args, **kwargs)
+
+    def is_due(self, now=None) -> bool:
+        now = now or timezone.now()
+        if not self.enabled or self.auth_failed:
+            return False
+        return self.next_attempt_at is None or self.next_attempt_at <= now
+
+
+class Direction(models.TextChoices):
+    PUSH = "push", _("push")
+    PULL = "pull", _("pull")
+
+
+class Checkpoint(models.Model):
+    """How far this node got with a peer in one direction. Written in the same transaction as the
+    batch it acknowledges, so a crash repeats work and never skips it."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="checkpoints")
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    feed_id = models.CharField(
+        max_length=64, help_text=_("Push: this node's feed id. Pull: the peer's feed id.")
+    )
+    cursor = models.TextField(
+        blank=True, help_text=_("Push: own feed position txid:seq. Pull: the peer's cursor.")
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("checkpoint")
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "direction"], name="checkpoint_peer_direction")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.direction} @ {self.cursor or 'start'}"
+
+
+class SyncRun(models.Model):
+    """One push or pull with a peer: what it did, or why it failed."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="runs")
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+    applied = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    auth_failed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started"]
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        indexes = [models.Index(fields=["peer", "-started"], name="syncrun_peer_started")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.peer} {self.started:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def ok(self) -> bool:
+        return self.finished is not None and not self.error
+
+    def counts(self) -> dict[str, int]:
+        return {s: getattr(self, s) for s in ("applied", "unchanged", "stale", "rejected")}
+
+
+class Rejection(models.Model):
+    """An own record the peer rejected, with its errors, until a newer version gets through."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="rejections")
+    origin = models.CharField(max_length=32)
+    uid = models.UUIDField()
+    version = models.PositiveIntegerField()
+    errors = models.JSONField(default=dict)
+    rejected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-rejected_at"]
+        verbose_name = _("rejection")
+        verbose_name_plural = _("rejections")
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "origin", "uid"], name="rejection_peer_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin}/{self.uid} v{self.version} rejected by {self.peer}"

@@ -1,0 +1,308 @@
+"""The sync engine: push own changes to a peer, pull its feed, remember how far each got.
+
+The database, not the broker, holds what must be sent: the push cursor is a position in this
+node's own feed, the pull cursor the peer's opaque cursor, each saved in the same transaction as
+the batch it acknowledges. A crash repeats a batch (harmless: the receiver answers `unchanged`)
+and never skips one.
+"""
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from registry import feed
+from registry.feed import START, Position
+from sync import protocol, receiver
+from sync.client import AuthRejected, PeerClient, PeerError, RequestRefused
+from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
+
+log = logging.getLogger(__name__)
+
+HUB_PEER_NAME = "hub"
+LEASE = dt.timedelta(minutes=10)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+# Every loop is bounded: 100,000 pages is far beyond any real feed at 500-1000 per page.
+MAX_PAGES = 100_000
+
+
+@dataclass
+class CycleResult:
+    peer: Peer
+    runs: list[SyncRun] = field(default_factory=list)
+    skipped: str = ""
+    retry_in: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and all(run.ok for run in self.runs)
+
+
+# Peers ------------------------------------------------------------------------------------------
+
+
+def hub_peer_from_settings() -> Peer | None:
+    """The hub named by HUB_URL/HUB_TOKEN, kept in step with the environment when those are set."""
+    if not settings.HUB_URL:
+        return None
+    peer, created = Peer.objects.get_or_create(
+        name=HUB_PEER_NAME, defaults={"url": settings.HUB_URL, "token": settings.HUB_TOKEN}
+    )
+    if not created and (peer.url, peer.token) != (settings.HUB_URL, settings.HUB_TOKEN):
+        peer.url, peer.token = settings.HUB_URL, settings.HUB_TOKEN
+        peer.save()
+    return peer
+
+
+def due_peer_ids(now: dt.datetime | None = None) -> list[int]:
+    hub_peer_from_settings()
+    now = now or timezone.now()
+    return list(
+        Peer.objects.filter(enabled=True, auth_failed=False)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("pk", flat=True)
+    )
+
+
+# Lease: one sync of a peer at a time, across all workers ----------------------------------------
+
+
+def acquire_lease(peer: Peer) -> str | None:
+    owner = uuid.uuid4().hex
+    now = timezone.now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    taken = Peer.objects.filter(free, pk=peer.pk).update(
+        lease_owner=owner, lease_expires_at=now + LEASE
+    )
+    return owner if taken else None
+
+
+def renew_lease(peer: Peer, owner: str) -> None:
+    Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
+        lease_expires_at=timezone.now() + LEASE
+    )
+
+
+def release_lease(peer: Peer, owner: str) -> None:
+    Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
+
+
+# Backoff ----------------------------------------------------------------------------------------
+
+
+def backoff_seconds(failures: int, *, rand: Callable[[], float] = random.random) -> float:
+    """Exponential in the number of consecutive failures, with jitter so that peers which failed
+    together do not come back together: between half and all of base * 2^(failures-1)."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+# The cycle --------------------------------------------------------------------------------------
+
+
+def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
+    """Push then pull with one peer, unless it is not due (force ignores that) or busy elsewhere."""
+    if not force and not peer.is_due():
+        return CycleResult(peer, skipped="not due")
+    owner = acquire_lease(peer)
+    if owner is None:
+        return CycleResult(peer, skipped="another sync of this peer is running")
+    client = PeerClient(peer.url, peer.token)
+    outcome = CycleResult(peer)
+    try:
+        for direction in _directions(peer):
+            run = SyncRun.objects.create(peer=peer, direction=direction)
+            outcome.runs.append(run)
+            if not _run(peer, client, run, owner):
+                break
+        _record_health(peer, outcome)
+    finally:
+        client.close()
+        release_lease(peer, owner)
+    return outcome
+
+
+def _directions(peer: Peer) -> list[str]:
+    return [d for d, wanted in ((Direction.PUSH, peer.push), (Direction.PULL, peer.pull)) if wanted]
+
+
+def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> bool:
+    try:
+        node = client.node()
+        _learn_identity(peer, node)
+        if run.direction == Direction.PUSH:
+            push_changes(peer, client, run, owner)
+        else:
+            pull_changes(peer, client, run, owner, node)
+    except PeerError as exc:
+        run.error = str(exc)[:2000]
+        run.auth_failed = isinstance(exc, AuthRejected)
+        run.retry_after = getattr(exc, "retry_after", None)
+        log.warning("sync %s with %s failed: %s", run.direction, peer, exc)
+    run.finished = timezone.now()
+    run.save()
+    return not run.error
+
+
+def _learn_identity(peer: Peer, node: dict) -> None:
+    agency, role = str(node.get("agency", "")), str(node.get("role", ""))
+    if protocol.PROTOCOL_VERSION not in (node.get("protocol") or []):
+        raise PeerError(f"The peer speaks protocol {node.get('protocol')!r}, not 1.")
+    if not protocol.AGENCY_CODE_RE.fullmatch(agency) or role not in ("agency", "hub"):
+        raise PeerError("The peer's node description lacks a valid agency or role.")
+    if (peer.agency, peer.role) != (agency, role):
+        peer.agency, peer.role = agency, role
+        Peer.objects.filter(pk=peer.pk).update(agency=agency, role=role)
+
+
+def _record_health(peer: Peer, outcome: CycleResult) -> None:
+    now = timezone.now()
+    failed = next((run for run in outcome.runs if run.error), None)
+    peer.last_attempt_at = now
+    if failed is None:
+        peer.last_success_at, peer.consecutive_failures = now, 0
+        peer.next_attempt_at, peer.last_error = None, ""
+    else:
+        peer.consecutive_failures += 1
+        peer.last_error = failed.error
+        peer.auth_failed = peer.auth_failed or failed.auth_failed
+        wait = getattr(failed, "retry_after", None)
+        if wait is None:
+            wait = backoff_seconds(peer.consecutive_failures)
+        outcome.retry_in = None if failed.auth_failed else wait
+        peer.next_attempt_at = None if failed.auth_failed else now + dt.timedelta(seconds=wait)
+    Peer.objects.filter(pk=peer.pk).update(
+        last_attempt_at=peer.last_attempt_at,
+        last_success_at=peer.last_success_at,
+        consecutive_failures=peer.consecutive_failures,
+        next_attempt_at=peer.next_attempt_at,
+        last_error=peer.last_error,
+        auth_failed=peer.auth_failed,
+    )
+
+
+# Push: own feed -> peer -------------------------------------------------------------------------
+
+
+def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> None:
+    """Send own changes after the acknowledged position, page by page."""
+    feed_id = str(feed.current_feed_id())
+    checkpoint = _checkpoint(peer, Direction.PUSH)
+    position = _own_position(checkpoint, feed_id)
+    size = min(settings.SYNC_PUSH_BATCH_SIZE, protocol.MAX_BATCH)
+    for _ in range(MAX_PAGES):
+        entries = feed.read_changes(after=position, limit=size, origins=[settings.NODE_AGENCY])
+        if not entries:
+            return
+        results = client.post_changes([protocol.dump_envelope(e) for e in entries])
+        position = Position(entries[-1].txid, entries[-1].seq)
+        with transaction.atomic():
+            _remember_rejections(peer, entries, results)
+            _save_checkpoint(checkpoint, feed_id, f"{position.txid}:{position.seq}")
+        _count(run, results)
+        renew_lease(peer, owner)
+        if len(entries) < size:
+            return
+
+
+def _own_position(checkpoint: Checkpoint, feed_id: str) -> Position:
+    if checkpoint.feed_id != feed_id or not checkpoint.cursor:
+        return START
+    txid, seq = checkpoint.cursor.split(":")
+    return Position(int(txid), int(seq))
+
+
+def _remember_rejections(peer: Peer, entries: list, results: list[dict]) -> None:
+    settled = []
+    for entry, answer in zip(entries, results, strict=True):
+        if answer.get("status") == protocol.REJECTED:
+            Rejection.objects.update_or_create(
+                peer=peer,
+                origin=entry.origin,
+                uid=entry.uid,
+                defaults={
+                    "version": entry.version,
+                    "errors": answer.get("errors") or {},
+                    "rejected_at": timezone.now(),
+                },
+            )
+        else:
+            settled.append(entry.uid)
+    if settled and Rejection.objects.filter(peer=peer).exists():
+        Rejection.objects.filter(peer=peer, uid__in=settled).delete()
+
+
+# Pull: peer's feed -> local copies --------------------------------------------------------------
+
+
+def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node: dict) -> None:
+    """Apply the peer's feed after our cursor; a new feed id means starting from the top."""
+    feed_id = str(node.get("feed_id", ""))
+    checkpoint = _checkpoint(peer, Direction.PULL)
+    cursor = checkpoint.cursor if checkpoint.feed_id == feed_id and checkpoint.cursor else None
+    may_send = _origin_rule(node)
+    size = min(settings.SYNC_PULL_PAGE_SIZE, protocol.MAX_LIMIT)
+    for _ in range(MAX_PAGES):
+        try:
+            page = client.get_changes(since=cursor, limit=size)
+        except RequestRefused:
+            if cursor is None:
+                raise
+            cursor = None  # the peer no longer knows our cursor: start over, harmlessly
+            continue
+        with transaction.atomic():
+            results = receiver.receive(
+                page["changes"], received_from=node["agency"], may_send=may_send
+            )
+            if page["next"] != cursor:
+                _save_checkpoint(checkpoint, feed_id, page["next"])
+        _count(run, results)
+        cursor = page["next"]
+        renew_lease(peer, owner)
+        if not page.get("more") or not page["changes"]:
+            return
+
+
+def _origin_rule(node: dict) -> Callable[[str], bool]:
+    """From a hub, any origin (the network feed); from an agency, only that agency's records."""
+    if node.get("role") == "hub":
+        return lambda origin: True
+    agency = node.get("agency")
+    return lambda origin: origin == agency
+
+
+# Checkpoints and counts -------------------------------------------------------------------------
+
+
+def _checkpoint(peer: Peer, direction: str) -> Checkpoint:
+    checkpoint, _ = Checkpoint.objects.get_or_create(
+        peer=peer, direction=direction, defaults={"feed_id": "", "cursor": ""}
+    )
+    return checkpoint
+
+
+def _save_checkpoint(checkpoint: Checkpoint, feed_id: str, cursor: str) -> None:
+    checkpoint.feed_id, checkpoint.cursor = feed_id, cursor
+    checkpoint.save(update_fields=["feed_id", "cursor", "updated"])
+
+
+def _count(run: SyncRun, results: list[dict]) -> None:
+    counts = Counter(answer.get("status") for answer in results)
+    for status in protocol.STATUSES:
+        setattr(run, status, getattr(run, status) + counts.get(status, 0))
+    run.pages += 1
+
+
+def sync_all(*, force: bool = False) -> list[CycleResult]:
+    """One cycle with every enabled peer, each failure contained to its peer."""
+    hub_peer_from_settings()
+    return [sync_peer(peer, force=force) for peer in Peer.objects.filter(enabled=True)]

@@ -1,0 +1,94 @@
+"""The federation endpoints (PROTOCOL.md: Endpoints). Thin: HTTP in and out, with every bad
+request answered by an RFC 9457 problem body and nothing stored."""
+
+import json
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from registry import feed
+from sync import auth, protocol, receiver, serving
+
+
+def problem(status: int, title: str, detail: str = "", **extra) -> JsonResponse:
+    body = {"type": "about:blank", "title": title, "status": status, **extra}
+    if detail:
+        body["detail"] = detail
+    return JsonResponse(body, status=status, content_type=protocol.PROBLEM_CONTENT_TYPE)
+
+
+def json_response(data: dict) -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return HttpResponse(body.encode("utf-8"), content_type="application/json")
+
+
+def peer_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        request.peer_token = auth.authenticate(request.headers.get("Authorization"))
+        if request.peer_token is None:
+            response = problem(401, "Authentication required", "Send a valid peer token.")
+            response["WWW-Authenticate"] = 'Bearer realm="federation"'
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+def node(request: HttpRequest) -> HttpResponse:
+    return json_response(protocol.node_description(feed.current_feed_id()))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@peer_required
+def changes(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _receive(request)
+    try:
+        limit = _limit(request.GET.get("limit"))
+        return json_response(serving.changes_page(since=request.GET.get("since"), limit=limit))
+    except ValueError as exc:
+        return problem(400, "Bad request", str(exc))
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return protocol.DEFAULT_LIMIT
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+        raise ValueError("limit must be a positive integer.")
+    return min(int(raw), protocol.MAX_LIMIT)
+
+
+def _receive(request: HttpRequest) -> HttpResponse:
+    if request.content_type != "application/json":
+        return problem(415, "Unsupported media type", "Send the batch as application/json.")
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > protocol.MAX_BODY_BYTES:
+        return _too_large()
+    body = request.read(protocol.MAX_BODY_BYTES + 1)
+    if len(body) > protocol.MAX_BODY_BYTES:
+        return _too_large()
+    try:
+        batch = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return problem(400, "Malformed JSON", str(exc)[:200])
+    changes = batch.get("changes") if isinstance(batch, dict) else None
+    if not isinstance(changes, list):
+        return problem(400, "Bad request", 'The body must be an object {"changes": [...]}.')
+    if len(changes) > protocol.MAX_BATCH:
+        return problem(
+            413, "Batch too large", f"At most {protocol.MAX_BATCH} envelopes per request."
+        )
+    agency = request.peer_token.agency
+    results = receiver.receive(
+        changes, received_from=agency, may_send=lambda origin: origin == agency
+    )
+    return json_response({"results": results})
+
+
+def _too_large() -> JsonResponse:
+    return problem(413, "Body too large", f"At most {protocol.MAX_BODY_BYTES} bytes per request.")

@@ -1,0 +1,317 @@
+"""The receiving side of PROTOCOL.md, one test per rule, through the real endpoints."""
+
+import json
+import uuid
+
+import pytest
+
+from registry.canonical import record_hash
+from registry.models import Agency, FeedEntry, UseCase
+from sync import auth
+from sync.models import PeerToken
+from tests.factories import valid_record
+from tests.sync.conftest import AGENCY, HUB, envelope
+
+pytestmark = pytest.mark.django_db
+
+
+def statuses(response):
+    assert response.status_code == 200, response.content
+    return [r["status"] for r in response.json()["results"]]
+
+
+def test_node_describes_itself_without_authentication(client, hub_node):
+    body = client.get("/federation/v1/node").json()
+    assert body["agency"] == HUB
+    assert body["role"] == "hub"
+    assert body["protocol"] == ["1"]
+    assert body["schema_version"] == 1
+    uuid.UUID(body["feed_id"])
+
+
+# Rule 1: authentication
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer wrong-token", "Basic abc"])
+def test_changes_without_a_valid_token_is_a_401_problem(client, hub_node, agency_token, header):
+    headers = {"Authorization": header} if header else {}
+    for response in (
+        client.get("/federation/v1/changes", headers=headers),
+        client.post(
+            "/federation/v1/changes", "{}", content_type="application/json", headers=headers
+        ),
+    ):
+        assert response.status_code == 401
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["status"] == 401
+
+
+def test_a_revoked_token_stops_working_at_once(hub_node, agency_token, push):
+    assert push(agency_token, []).status_code == 200
+    auth.revoke_tokens(PeerToken.objects.filter(agency=AGENCY))
+    assert push(agency_token, []).status_code == 401
+
+
+def test_only_the_hash_of_a_token_is_stored(hub_node, agency_token):
+    stored = PeerToken.objects.get()
+    assert agency_token not in stored.token_hash
+    assert len(stored.token_hash) == 64
+
+
+# Rule 2: origin authorisation
+
+
+def test_a_peer_may_push_only_its_own_origin(hub_node, agency_token, push):
+    forged = envelope(origin="FR-ANSM")
+    own = envelope()
+    response = push(agency_token, [forged, own])
+    assert statuses(response) == ["rejected", "applied"]
+    assert "origin" in response.json()["results"][0]["errors"]
+    assert not UseCase.objects.filter(origin_id="FR-ANSM").exists()
+    assert not FeedEntry.objects.filter(origin="FR-ANSM").exists()
+
+
+# Rule 3: ordering and idempotency
+
+
+def test_a_higher_version_applies_and_is_stored_as_a_read_only_copy(hub_node, agency_token, push):
+    uid = uuid.uuid4()
+    assert statuses(push(agency_token, [envelope(uid=uid, version=1)])) == ["applied"]
+    newer = valid_record(title="Renamed")
+    assert statuses(push(agency_token, [envelope(uid=uid, version=2, record=newer)])) == ["applied"]
+    copy = UseCase.objects.get(uid=uid)
+    assert (copy.origin_id, copy.version, copy.title) == (AGENCY, 2, "Renamed")
+    assert copy.received_from == AGENCY and copy.received_at is not None
+    entry = FeedEntry.objects.get(uid=uid)
+    assert (entry.version, entry.hash, entry.received_from) == (2, record_hash(newer), AGENCY)
+
+
+def test_the_same_version_and_hash_again_is_unchanged(hub_node, agency_token, push):
+    change = envelope()
+    push(agency_token, [change])
+    seq = FeedEntry.objects.get().seq
+    assert statuses(push(agency_token, [change])) == ["unchanged"]
+    assert FeedEntry.objects.get().seq == seq
+
+
+def test_stale_version_never_overwrites_newer(hub_node, agency_token, push):
+    uid = uuid.uuid4()
+    push(agency_token, [envelope(uid=uid, version=3, record=valid_record(title="Three"))])
+    old = envelope(uid=uid, version=2, record=valid_record(title="Two"))
+    assert statuses(push(agency_token, [old])) == ["stale"]
+    assert UseCase.objects.get(uid=uid).title == "Three"
+
+
+def test_same_version_with_other_content_is_a_rejected_conflict(hub_node, agency_token, push):
+    uid = uuid.uuid4()
+    push(agency_token, [envelope(uid=uid, version=2, record=valid_record(title="A"))])
+    conflict = envelope(uid=uid, version=2, record=valid_record(title="B"))
+    response = push(agency_token, [conflict])
+    assert statuses(response) == ["rejected"]
+    assert UseCase.objects.get(uid=uid).title == "A"
+
+
+def test_a_hash_that_does_not_match_the_record_is_rejected(hub_node, agency_token, push):
+    corrupt = envelope(hash=record_hash(valid_record(title="Something else")))
+    response = push(agency_token, [corrupt])
+    assert statuses(response) == ["rejected"]
+    assert "hash" in response.json()["results"][0]["errors"]
+    assert not UseCase.objects.exists()
+
+
+def test_a_tombstone_deletes_the_copy_and_a_late_older_upsert_never_resurrects_it(
+    hub_node, agency_token, push
+):
+    uid = uuid.uuid4()
+    push(agency_token, [envelope(uid=uid, version=1)])
+    assert statuses(push(agency_token, [envelope(uid=uid, version=2, deleted=True)])) == ["applied"]
+    assert not UseCase.objects.filter(uid=uid).exists()
+    assert statuses(push(agency_token, [envelope(uid=uid, version=1)])) == ["stale"]
+    assert not UseCase.objects.filter(uid=uid).exists()
+    entry = FeedEntry.objects.get(uid=uid)
+    assert entry.deleted and entry.version == 2
+
+
+def test_a_record_recreated_under_the_same_uid_continues_after_the_tombstone(
+    hub_node, agency_token, push
+):
+    uid = uuid.uuid4()
+    push(agency_token, [envelope(uid=uid, version=1), envelope(uid=uid, version=2, deleted=True)])
+    assert statuses(push(agency_token, [envelope(uid=uid, version=3)])) == ["applied"]
+    assert UseCase.objects.get(uid=uid).version == 3
+
+
+def test_out_of_order_and_duplicate_delivery_converge_on_the_latest(hub_node, agency_token, push):
+    uid = uuid.uuid4()
+    v1, v2, v3 = (
+        envelope(uid=uid, version=n, record=valid_record(title=f"v{n}")) for n in (1, 2, 3)
+    )
+    assert statuses(push(agency_token, [v3, v1, v2, v3])) == [
+        "applied",
+        "stale",
+        "stale",
+        "unchanged",
+    ]
+    assert UseCase.objects.get(uid=uid).title == "v3"
+
+
+def test_a_node_never_applies_outside_changes_to_its_own_records(settings, db, push):
+    """At agency DE-BFARM, even a peer authenticated as DE-BFARM cannot change its records."""
+    settings.NODE_ROLE, settings.NODE_AGENCY = "agency", AGENCY
+    token = auth.issue_token(agency=AGENCY)[1]
+    response = push(token, [envelope(origin=AGENCY)])
+    assert statuses(response) == ["rejected"]
+    assert not UseCase.objects.exists()
+    assert not FeedEntry.objects.exists()
+
+
+# Rule 4: validation
+
+
+def test_an_invalid_record_is_rejected_with_field_errors_and_the_valid_ones_apply(
+    hub_node, agency_token, push
+):
+    bad = envelope(record=valid_record(stage="live", summary="s" * 400))
+    response = push(agency_token, [envelope(), bad, envelope()])
+    assert statuses(response) == ["applied", "rejected", "applied"]
+    assert set(response.json()["results"][1]["errors"]) == {"stage", "summary"}
+    assert UseCase.objects.count() == 2
+
+
+def test_a_record_below_network_level_is_rejected(hub_node, agency_token, push):
+    response = push(agency_token, [envelope(record=valid_record(publication_level="draft"))])
+    assert statuses(response) == ["rejected"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"uid": "not-a-uuid"},
+        {"version": 0},
+        {"version": "2"},
+        {"origin": "lower-case"},
+        {"hash": "md5:abc"},
+        {"modified": "yesterday"},
+        {"deleted": True},  # with a record still attached
+    ],
+)
+def test_a_malformed_envelope_is_rejected_alone(hub_node, agency_token, push, broken):
+    malformed = {**envelope(), **broken}
+    response = push(agency_token, [malformed, envelope()])
+    assert statuses(response) == ["rejected", "applied"]
+    assert set(response.json()["results"][0]["errors"]) & {*broken, "record"}
+
+
+def test_an_agency_first_heard_of_through_a_record_is_created(hub_node, push):
+    token = auth.issue_token(agency="PL-URPL")[1]
+    push(token, [envelope(origin="PL-URPL")])
+    agency = Agency.objects.get(code="PL-URPL")
+    assert agency.country == "PL"
+
+
+# Rule 5: bad requests
+
+
+def post_raw(client, token, body, content_type="application/json"):
+    return client.post(
+        "/federation/v1/changes",
+        body,
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def assert_problem(response, status):
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    assert not FeedEntry.objects.exists()
+
+
+def test_malformed_json_is_a_400_problem(client, hub_node, agency_token):
+    assert_problem(post_raw(client, agency_token, '{"changes": [oops'), 400)
+
+
+@pytest.mark.parametrize("body", ["[]", '{"changes": {}}', '"changes"', "{}"])
+def test_a_body_that_is_not_a_batch_is_a_400_problem(client, hub_node, agency_token, body):
+    assert_problem(post_raw(client, agency_token, body), 400)
+
+
+def test_a_wrong_content_type_is_a_415_problem(client, hub_node, agency_token):
+    body = json.dumps({"changes": [envelope()]})
+    assert_problem(post_raw(client, agency_token, body, "text/plain"), 415)
+
+
+def test_a_body_over_8_mib_is_a_413_problem(client, hub_node, agency_token):
+    body = json.dumps({"changes": [envelope(record=valid_record(description="x" * 9_000_000))]})
+    assert_problem(post_raw(client, agency_token, body), 413)
+
+
+def test_a_batch_over_1000_envelopes_is_a_413_problem(client, hub_node, agency_token):
+    body = json.dumps({"changes": [envelope() for _ in range(1001)]})
+    assert_problem(post_raw(client, agency_token, body), 413)
+
+
+def test_a_batch_of_exactly_1000_envelopes_is_accepted(hub_node, agency_token, push):
+    assert set(statuses(push(agency_token, [envelope() for _ in range(1000)]))) == {"applied"}
+    assert UseCase.objects.count() == 1000
+
+
+# Serving the feed
+
+
+def test_the_hub_republishes_received_copies_in_its_network_feed(
+    hub_node, agency_token, push, pull
+):
+    sent = [envelope(), envelope(deleted=True, version=2)]
+    push(agency_token, sent)
+    page = pull(agency_token).json()
+    assert [(c["uid"], c["deleted"]) for c in page["changes"]] == [
+        (sent[0]["uid"], False),
+        (sent[1]["uid"], True),
+    ]
+    first = page["changes"][0]
+    assert first["hash"] == sent[0]["hash"] and first["record"] == sent[0]["record"]
+    assert page["more"] is False
+    assert pull(agency_token, since=page["next"]).json()["changes"] == []
+
+
+def test_limit_defaults_to_500_and_is_capped_at_1000(hub_node, agency_token, push, pull):
+    push(agency_token, [envelope() for _ in range(1000)])
+    push(agency_token, [envelope() for _ in range(50)])
+    default = pull(agency_token).json()
+    assert len(default["changes"]) == 500 and default["more"] is True
+    capped = pull(agency_token, limit=5000).json()
+    assert len(capped["changes"]) == 1000 and capped["more"] is True
+    rest = pull(agency_token, since=capped["next"], limit=1000).json()
+    assert len(rest["changes"]) == 50 and rest["more"] is False
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten", "1.5"])
+def test_a_bad_limit_is_a_400_problem(hub_node, agency_token, pull, limit):
+    response = pull(agency_token, limit=limit)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "1.2", "1.2.AAAAAAAAAAAAAAAAAAAAAAAA", "x.y.z"])
+def test_a_malformed_or_forged_cursor_is_a_400_problem(hub_node, agency_token, pull, cursor):
+    response = pull(agency_token, since=cursor)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_cursor_with_a_changed_position_is_refused(hub_node, agency_token, push, pull):
+    push(agency_token, [envelope(), envelope()])
+    cursor = pull(agency_token, limit=1).json()["next"]
+    txid, seq, signature = cursor.split(".")
+    response = pull(agency_token, since=f"{txid}.{int(seq) + 1}.{signature}")
+    assert response.status_code == 400
+
+
+def test_an_agency_serves_only_its_own_records(settings, db, pull, push):
+    settings.NODE_ROLE, settings.NODE_AGENCY = "agency", "FR-ANSM"
+    token = auth.issue_token(agency=AGENCY)[1]
+    push(token, [envelope()])  # a copy of DE-BFARM's record
+    assert pull(token).json()["changes"] == []
