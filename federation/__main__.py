@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--run-dir",
         type=Path,
-        default=Path("var/federation"),
+        default=PROJECT_ROOT / "var" / "federation",
         help="data dirs, databases and logs of the nodes (default: %(default)s)",
     )
     parser.add_argument(

@@ -15,6 +15,7 @@ class Held(NamedTuple):
 
     version: int
     publication_level: str
+    title: str
 
 
 class FeedState(NamedTuple):
@@ -43,10 +44,10 @@ def _cursor(node: Node) -> Iterator:
 
 
 def use_cases(node: Node, origin: str | None = None) -> dict[tuple[str, str], Held]:
-    query = "SELECT origin, uid, version, publication_level FROM registry_usecase"
+    query = "SELECT origin, uid, version, publication_level, title FROM registry_usecase"
     return {
-        (origin_, _uid(uid)): Held(version, level)
-        for origin_, uid, version, level in _rows(node, query, origin)
+        (origin_, _uid(uid)): Held(version, level, title)
+        for origin_, uid, version, level, title in _rows(node, query, origin)
     }
 
 

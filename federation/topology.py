@@ -76,7 +76,7 @@ class Backend:
 
 
 class Federation:
-    """A hub and agency nodes. `hub_urls` lets a test route an agency through a proxy."""
+    """A hub and agency nodes (a test may point an agency's hub_url at a proxy before start)."""
 
     def __init__(
         self,
@@ -88,7 +88,6 @@ class Federation:
         interval: int = 10,
         backend: Backend = Backend(),
         production: bool = False,
-        hub_urls: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
     ):
         self.run_dir = Path(run_dir)
@@ -113,7 +112,7 @@ class Federation:
         self.hub = self.nodes[hub]
         self.agencies = [self.nodes[code] for code in agencies]
         for node in self.agencies:
-            node.config.hub_url = (hub_urls or {}).get(node.config.agency, self.hub.url)
+            node.config.hub_url = self.hub.url
 
     def prepare(self, *, fresh_databases: bool = False) -> None:
         """Databases, migrations, and a hub token for every agency."""

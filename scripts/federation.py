@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine with only Python 3.11+: create .venv, install the project into
+it, then run `python -m federation` there with the same arguments.
+
+    python3 scripts/federation.py [--base-port 8000] [--interval 10] [--with-inventories] ...
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+
+
+def main() -> None:
+    # This file runs under whatever python3 the user has, so the check is not outdated here.
+    if sys.version_info < (3, 11):  # noqa: UP036
+        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
+    if not PYTHON.exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    # Install again only when pyproject.toml changed since the last install.
+    stamp = VENV / ".installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        print("Installing the project into .venv (first run takes a minute) ...", flush=True)
+        subprocess.run(
+            [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True
+        )
+        subprocess.run(
+            [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", str(ROOT)], check=True
+        )
+        stamp.write_text(digest)
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "federation", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

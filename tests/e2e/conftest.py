@@ -1,0 +1,104 @@
+"""Real processes for the end-to-end tests: a hub and two agencies (EMA = A, DE-BFARM = B), each
+with its own web server, Celery worker and beat, its own database and broker, on 127.0.0.1.
+
+Embedded default: a SQLite file and a filesystem broker per node. With DATABASE_URL on PostgreSQL
+and CELERY_BROKER_URL on Redis, each node gets a fresh database e2e_<run>_<node> (dropped at the
+end) and its own Redis database number (the given one, then the next two).
+
+A reaches the hub through tests/e2e/proxy.py, the one place where faults are injected.
+"""
+
+import os
+import uuid
+
+import pytest
+
+from federation import processes
+from federation.topology import Backend, Federation
+from tests.e2e.helpers import act
+from tests.e2e.proxy import FaultProxy
+
+INTERVAL_SECONDS = 2
+HTTP_TIMEOUT_SECONDS = 3
+BATCH_SIZE = 10
+
+
+def backend_from_environment(run: str) -> Backend:
+    database_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")
+    if not database_url.startswith("postgres"):
+        return Backend()
+    return Backend(
+        postgres_url=database_url,
+        redis_url=broker_url if broker_url.startswith("redis") else "",
+        db_prefix=f"e2e_{run}",
+    )
+
+
+@pytest.fixture(scope="session")
+def marker() -> str:
+    """Every process the e2e suite starts carries this in its environment."""
+    return f"AR_E2E_RUN={uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory, marker):
+    name, value = marker.split("=")
+    federation = Federation(
+        run_dir=tmp_path_factory.mktemp("federation"),
+        base_port=0,
+        interval=INTERVAL_SECONDS,
+        backend=backend_from_environment(uuid.uuid4().hex[:8]),
+        extra_env={
+            name: value,
+            "SYNC_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS),
+            "SYNC_PUSH_BATCH_SIZE": str(BATCH_SIZE),
+            "SYNC_PULL_PAGE_SIZE": str(BATCH_SIZE),
+        },
+    )
+    return federation
+
+
+@pytest.fixture(scope="session")
+def session_proxy(federation):
+    proxy = FaultProxy(federation.hub.config.port).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def network(federation, session_proxy, marker):
+    """The running federation; A (EMA) pushes and pulls through the proxy."""
+    federation.nodes["EMA"].config.hub_url = session_proxy.url
+    try:
+        federation.prepare(fresh_databases=True)
+        for node in federation.nodes.values():
+            act(node, "ensure_agencies")
+        federation.start()
+        yield federation
+    finally:
+        federation.stop()
+        federation.drop_databases()
+    assert processes.pids_with_marker(marker) == [], "processes left behind by the e2e suite"
+
+
+@pytest.fixture
+def hub(network):
+    return network.hub
+
+
+@pytest.fixture
+def agency_a(network):
+    return network.nodes["EMA"]
+
+
+@pytest.fixture
+def agency_b(network):
+    return network.nodes["DE-BFARM"]
+
+
+@pytest.fixture
+def proxy(network, session_proxy):
+    session_proxy.disarm()
+    yield session_proxy
+    session_proxy.disarm()

@@ -1,0 +1,78 @@
+"""Writes at a node, run inside that node's own process (`manage.py shell -c`) through the same
+registry services the admin uses. The test process calls `tests.e2e.helpers.act`, which runs
+`run(op, args)` here and reads the JSON printed on the last line."""
+
+import json
+import uuid
+
+from django.conf import settings
+
+from registry import services
+from registry.models import Agency, UseCase
+from registry.validation import validate_record
+from tests.factories import valid_record
+
+AGENCIES = {
+    "EMA": ("European Medicines Agency", "EU", "ema"),
+    "DE-BFARM": ("Federal Institute for Drugs and Medical Devices", "DE", "human"),
+    "FR-ANSM": ("Agence nationale de sécurité du médicament", "FR", "human"),
+}
+
+
+def ensure_agencies() -> list[str]:
+    for code, (name, country, kind) in AGENCIES.items():
+        Agency.objects.get_or_create(
+            code=code, defaults={"name": name, "country": country, "kind": kind}
+        )
+    return sorted(AGENCIES)
+
+
+def create(count: int, level: str, title: str) -> list[str]:
+    uids = []
+    for n in range(count):
+        fields = validate_record(valid_record(title=f"{title} {n + 1}", publication_level=level))
+        use_case = UseCase(origin_id=settings.NODE_AGENCY, uid=uuid.uuid4(), **fields)
+        services.save_use_case(use_case)
+        uids.append(str(use_case.uid))
+    return uids
+
+
+def edit(uid: str, title: str) -> int:
+    use_case = _own(uid)
+    use_case.title = title
+    return services.save_use_case(use_case).version
+
+
+def withdraw(uid: str) -> int:
+    return services.withdraw(_own(uid)).version
+
+
+def publish(uid: str) -> int:
+    return services.publish_to_network(_own(uid)).version
+
+
+def delete(uid: str) -> None:
+    services.delete_use_case(_own(uid))
+
+
+def revoke_tokens(agency: str) -> int:
+    from django.utils import timezone
+
+    from sync.models import PeerToken
+
+    return PeerToken.objects.filter(agency=agency, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def _own(uid: str) -> UseCase:
+    return UseCase.objects.own().get(uid=uuid.UUID(uid))
+
+
+OPERATIONS = {
+    f.__name__: f for f in (ensure_agencies, create, edit, withdraw, publish, delete, revoke_tokens)
+}
+
+
+def run(op: str, args: dict) -> None:
+    print(json.dumps(OPERATIONS[op](**args)))
