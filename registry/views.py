@@ -1,0 +1,310 @@
+"""The catalogue's web pages. Thin views over registry.selectors, which decides what each visitor
+may see (the same rules as the API); everything a page shows is in its query string, so every
+state of a page is a link that can be shared.
+"""
+
+from django.conf import settings
+from django.core.exceptions import FieldError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from registry import charts, selectors
+from registry import vocabularies as v
+from registry.filters import FILTERS, FilterInvalid, raw_values
+from registry.models import Agency, UseCase
+
+PAGE_SIZE = 20
+SEARCH_PARAM = "search"
+CURSOR_PARAM = "cursor"
+SORT_PARAM = "sort"
+SORT_OPTIONS = [
+    ("relevance", _("Relevance (when searching)")),
+    ("title", _("Title, A to Z")),
+    ("-title", _("Title, Z to A")),
+    ("-modified", _("Last changed, newest first")),
+    ("modified", _("Last changed, oldest first")),
+    ("agency", _("Agency")),
+    ("stage", _("Stage")),
+    ("ai_act_risk", _("AI Act risk class")),
+]
+SIMILAR_LIMIT = 5
+PAGE_FACETS = [
+    ("agency", _("Agency")),
+    ("country", _("Country")),
+    ("stage", _("Stage")),
+    ("ai_act_risk", _("AI Act risk class")),
+    ("regulatory_processes", _("Regulatory process")),
+    ("techniques", _("Technique")),
+    ("workplan_area", _("Workplan area")),
+    ("medicine_scope", _("Medicine scope")),
+]
+
+
+def catalogue(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    search = params.get(SEARCH_PARAM, "")
+    visible = selectors.visible_use_cases(user=request.user)
+    try:
+        ordering = selectors.parse_ordering(params.get(SORT_PARAM), searching=bool(search.strip()))
+        filtered = selectors.filter_use_cases(visible, params=params, user=request.user)
+        matches = selectors.search_use_cases(filtered, query=search)
+        page = selectors.paginate_use_cases(
+            matches, ordering=ordering, cursor=params.get(CURSOR_PARAM), page_size=PAGE_SIZE
+        )
+    except FilterInvalid as exc:
+        return _bad_request(request, exc.errors)
+    except (ValueError, selectors.CursorInvalid) as exc:
+        return _bad_request(request, {SORT_PARAM: [str(exc)]})
+    context = {
+        "nav": "catalogue",
+        "search": search,
+        "sort": ordering,
+        "sort_options": SORT_OPTIONS,
+        "facets": _facets(visible, matches, params=params, search=search, user=request.user),
+        "active_filters": _active_filters(params),
+        "total": matches.count(),
+        "results": _result_items(page.items, search),
+        "page": _page_links(request, page),
+        "export_csv_url": _export_url("export.csv", params),
+        "export_json_url": _export_url("export.json", params),
+        "show_level": selectors.sees_network(request.user),
+    }
+    return render(request, "registry/catalogue.html", context)
+
+
+def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse:
+    try:
+        use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
+    except (UseCase.DoesNotExist, ValueError):
+        raise Http404(_("No such use case, or not visible to you.")) from None
+    context = {
+        "use_case": use_case,
+        "visible_fields": selectors.visible_fields(user=request.user),
+        "related": _related(use_case, user=request.user),
+        "similar": selectors.similar_use_cases(use_case, user=request.user, limit=SIMILAR_LIMIT),
+    }
+    return render(request, "registry/use_case.html", context)
+
+
+def agency_list(request: HttpRequest) -> HttpResponse:
+    agencies = selectors.agency_summaries(user=request.user)
+    return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
+
+
+def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
+    agency = get_object_or_404(Agency, code=code)
+    own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
+    try:
+        page = selectors.paginate_use_cases(
+            own, ordering="title", cursor=request.GET.get(CURSOR_PARAM), page_size=PAGE_SIZE
+        )
+    except selectors.CursorInvalid as exc:
+        return _bad_request(request, {CURSOR_PARAM: [str(exc)]})
+    mix = selectors.facet_counts(own, fields=("stage", "ai_act_risk"))
+    context = {
+        "nav": "agencies",
+        "agency": agency,
+        "total": sum(mix["stage"].values()),
+        "is_home": agency.code == settings.NODE_AGENCY,
+        "last_sync": _last_successful_sync(agency.code),
+        "last_received": own.order_by("-received_at").values_list("received_at", flat=True).first(),
+        "stage_chart": _vocabulary_chart(mix["stage"], v.Stage, _("Use cases by stage"), "stage"),
+        "risk_chart": _vocabulary_chart(
+            mix["ai_act_risk"], v.AiActRisk, _("Use cases by AI Act risk class"), "risk"
+        ),
+        "results": _result_items(page.items, ""),
+        "page": _page_links(request, page),
+        "catalogue_url": f"{reverse('registry:home')}?agency={agency.code}",
+    }
+    return render(request, "registry/agency.html", context)
+
+
+def statistics(request: HttpRequest) -> HttpResponse:
+    stats = selectors.network_stats(selectors.visible_use_cases(user=request.user))
+    agency_bars = [
+        charts.Bar(row["code"], row["count"], reverse("registry:agency", args=[row["code"]]))
+        for row in stats["by_agency"]
+    ]
+    chart_list = [
+        charts.bar_chart(agency_bars, title=_("Use cases by agency"), chart_id="by-agency"),
+        _vocabulary_chart(stats["by_stage"], v.Stage, _("Use cases by stage"), "by-stage"),
+        _vocabulary_chart(
+            stats["by_risk"], v.AiActRisk, _("Use cases by AI Act risk class"), "by-risk"
+        ),
+        _vocabulary_chart(
+            stats["by_technique"], v.Technique, _("Use cases by technique"), "by-technique"
+        ),
+        _vocabulary_chart(
+            stats["by_process"],
+            v.RegulatoryProcess,
+            _("Use cases by regulatory process"),
+            "by-process",
+        ),
+        charts.column_chart(
+            [(row["month"], row["count"]) for row in stats["started_by_month"]],
+            title=_("Use cases started, by month"),
+            chart_id="started-over-time",
+        ),
+        charts.column_chart(
+            [(row["month"], row["count"]) for row in stats["operational_by_month"]],
+            title=_("Use cases in production, by month they went live"),
+            chart_id="operational-over-time",
+        ),
+    ]
+    context = {"nav": "statistics", "total": stats["total"], "charts": chart_list}
+    return render(request, "registry/statistics.html", context)
+
+
+def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[dict]:
+    """Facet groups for the filter form. A facet with values chosen counts as if it had none, so
+    its other values still show how many a wider choice would add (values of one facet are OR)."""
+    names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
+    chosen = {name: _chosen(params, name) for name in names}
+    counts = selectors.facet_counts(
+        matches, fields=tuple(name for name in names if not chosen[name])
+    )
+    for name in (name for name in names if chosen[name]):
+        without = params.copy()
+        without.pop(name)
+        wider = selectors.filter_use_cases(visible, params=without, user=user)
+        wider = selectors.search_use_cases(wider, query=search)
+        counts.update(selectors.facet_counts(wider, fields=(name,)))
+    agency_names = dict(Agency.objects.values_list("code", "name"))
+    labels = dict(PAGE_FACETS)
+    return [
+        {
+            "param": name,
+            "label": labels[name],
+            "options": _facet_options(name, counts[name], chosen[name], agency_names),
+        }
+        for name in names
+    ]
+
+
+def _chosen(params: QueryDict, name: str) -> set[str]:
+    values = raw_values(params, name)
+    if FILTERS[name].kind in {"agency", "country"}:
+        return {value.upper() for value in values}
+    return set(values)
+
+
+def _facet_options(name: str, counts: dict, chosen: set[str], agency_names: dict) -> list[dict]:
+    counts = dict(counts)
+    for value in chosen - set(counts):
+        counts[value] = 0  # still listed, so it can be unticked
+    return [
+        {
+            "value": value,
+            "label": _option_label(name, value, agency_names),
+            "count": n,
+            "selected": value in chosen,
+        }
+        for value, n in counts.items()
+    ]
+
+
+def _option_label(name: str, value: str, agency_names: dict) -> str:
+    spec = FILTERS[name]
+    if spec.choices:
+        return str(spec.choices(value).label)
+    if spec.kind == "agency":
+        return f"{agency_names.get(value, value)} ({value})"
+    return value
+
+
+def _related(use_case: UseCase, *, user) -> list[dict]:
+    """The record's `related` links, resolved to the visible local copies where there are any."""
+    links = use_case.related or []
+    wanted = Q()
+    for link in links:
+        wanted |= Q(origin_id=link["origin"], uid=link["uid"])
+    found = {}
+    if links:
+        for other in selectors.visible_use_cases(user=user).filter(wanted):
+            found[(other.origin_id, str(other.uid))] = other
+    return [
+        {
+            **link,
+            "kind_label": v.RelationKind(link["kind"]).label,
+            "use_case": found.get((link["origin"], str(link["uid"]))),
+        }
+        for link in links
+    ]
+
+
+def _last_successful_sync(agency_code: str):
+    """When this node last synchronised successfully with that agency's node, if it is a peer.
+    The catalogue shows this much of sync/ and nothing more."""
+    try:
+        from sync.models import SyncRun
+    except ImportError:
+        return None
+    try:
+        runs = SyncRun.objects.filter(peer__agency=agency_code, finished__isnull=False, error="")
+        return runs.order_by("-finished").values_list("finished", flat=True).first()
+    except FieldError:
+        return None
+
+
+def _vocabulary_chart(counts: dict[str, int], choices, title, chart_id: str):
+    bars = [charts.Bar(str(choices(code).label), n) for code, n in counts.items()]
+    return charts.bar_chart(bars, title=str(title), chart_id=chart_id)
+
+
+def _result_items(use_cases: list[UseCase], search: str) -> list[dict]:
+    snippets = selectors.search_snippets(use_cases, query=search) if search.strip() else {}
+    return [
+        {
+            "use_case": use_case,
+            "snippet": _safe(snippets.get(use_case.pk)),
+        }
+        for use_case in use_cases
+    ]
+
+
+def _safe(html: str | None):
+    # registry.search escapes the text and adds only <mark> elements.
+    return mark_safe(html) if html else ""
+
+
+def _active_filters(params: QueryDict) -> list[dict]:
+    """One removable chip per chosen filter value (the filters were validated before)."""
+    chips = []
+    for name, spec in FILTERS.items():
+        values = raw_values(params, name)
+        for value in values:
+            remaining = params.copy()
+            remaining.setlist(name, [other for other in values if other != value])
+            remaining.pop(CURSOR_PARAM, None)
+            label = str(spec.choices(value).label) if spec.choices else value
+            chips.append({"label": label, "remove_url": f"?{remaining.urlencode()}"})
+    return chips
+
+
+def _page_links(request: HttpRequest, page: selectors.Page) -> dict:
+    params = request.GET.copy()
+    on_first = not params.get(CURSOR_PARAM)
+    params.pop(CURSOR_PARAM, None)
+    first = f"?{params.urlencode()}"
+    links = {"first_url": None if on_first else first, "previous_url": None, "next_url": None}
+    if page.next_cursor:
+        params[CURSOR_PARAM] = page.next_cursor
+        links["next_url"] = f"?{params.urlencode()}"
+    return links
+
+
+def _export_url(name: str, params: QueryDict) -> str:
+    kept = params.copy()
+    for transient in (CURSOR_PARAM, SORT_PARAM):
+        kept.pop(transient, None)
+    query = kept.urlencode()
+    return f"/api/v1/use-cases/{name}" + (f"?{query}" if query else "")
+
+
+def _bad_request(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
+    context = {"errors": errors, "nav": "catalogue"}
+    return render(request, "registry/bad_request.html", context, status=400)
