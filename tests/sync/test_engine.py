@@ -1,0 +1,288 @@
+"""The sync engine against a peer faked at the HTTP seam."""
+
+import datetime as dt
+import uuid
+
+import pytest
+import requests
+import responses
+from django.conf import settings
+from django.utils import timezone
+
+from registry import feed
+from registry import services as registry_services
+from registry.models import FeedEntry, UseCase
+from sync import services
+from sync.models import Checkpoint, Peer, Rejection, SyncRun
+from tests.factories import UseCaseFactory, valid_record
+from tests.sync.conftest import envelope
+from tests.sync.fake_peer import PEER_URL, FakeHub
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def hub(mocked):
+    return FakeHub(mocked)
+
+
+@pytest.fixture
+def peer(db):
+    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
+
+
+@pytest.fixture
+def small_batches(settings):
+    settings.SYNC_PUSH_BATCH_SIZE = 2
+    settings.SYNC_PULL_PAGE_SIZE = 2
+
+
+def publish(count: int, **overrides) -> list[UseCase]:
+    return [
+        registry_services.save_use_case(
+            UseCaseFactory.build(publication_level="network", title=f"Use case {n}", **overrides)
+        )
+        for n in range(count)
+    ]
+
+
+def sync(peer, **kwargs):
+    peer.refresh_from_db()
+    return services.sync_peer(peer, **kwargs)
+
+
+# Push
+
+
+def test_push_sends_own_shared_changes_page_by_page_and_only_once(hub, peer, small_batches):
+    records = publish(5)
+    UseCaseFactory(title="A draft never leaves")
+    outcome = sync(peer)
+    assert outcome.ok
+    assert hub.posts == 3
+    assert sorted(e["uid"] for e in hub.received) == sorted(str(r.uid) for r in records)
+    assert all(e["origin"] == settings.NODE_AGENCY for e in hub.received)
+    push_run = outcome.runs[0]
+    assert (push_run.direction, push_run.applied, push_run.pages) == ("push", 5, 3)
+
+    sync(peer, force=True)
+    assert hub.posts == 3, "nothing new: nothing is sent again"
+
+
+def test_push_sends_a_withdrawal_as_a_tombstone(hub, peer):
+    (record,) = publish(1)
+    sync(peer)
+    registry_services.withdraw(record)
+    sync(peer, force=True)
+    last = hub.received[-1]
+    assert (last["uid"], last["deleted"], last["record"], last["version"]) == (
+        str(record.uid),
+        True,
+        None,
+        2,
+    )
+
+
+def test_push_remembers_rejections_until_a_newer_version_gets_through(hub, peer):
+    (record,) = publish(1)
+    hub.status_for = lambda e: "rejected"
+    sync(peer)
+    rejection = Rejection.objects.get()
+    assert (rejection.uid, rejection.version) == (record.uid, 1)
+    assert rejection.errors == {"summary": ["Too long."]}
+
+    hub.status_for = lambda e: "applied"
+    record.summary = "Shorter."
+    registry_services.save_use_case(record)
+    sync(peer, force=True)
+    assert not Rejection.objects.exists()
+
+
+def test_a_crash_between_push_batches_repeats_the_batch_and_never_skips(hub, peer, small_batches):
+    records = publish(4)
+    hub.post_failures[2] = (500, {}, "boom")
+    assert not sync(peer).ok
+    assert len(hub.received) == 2
+    sync(peer, force=True)
+    assert sorted({e["uid"] for e in hub.received}) == sorted(str(r.uid) for r in records)
+    assert len(hub.received) == 4, "the failed batch was sent again, the acknowledged one not"
+
+
+def test_a_new_own_feed_id_pushes_everything_again(hub, peer):
+    publish(2)
+    sync(peer)
+    feed.reset_feed_id()
+    sync(peer, force=True)
+    assert len(hub.received) == 4
+
+
+# Pull
+
+
+def test_pull_stores_copies_from_the_network_and_ignores_own_records(hub, peer, small_batches):
+    (own,) = publish(1)
+    own_entry = FeedEntry.objects.get(uid=own.uid)
+    foreign = [envelope(origin="FR-ANSM") for _ in range(3)]
+    echo = {
+        "origin": own.origin_id,
+        "uid": str(own.uid),
+        "version": own.version,
+        "modified": "2026-11-25T10:00:00Z",
+        "deleted": False,
+        "hash": own_entry.hash,
+        "record": own_entry.record,
+    }
+    hub.feed = [*foreign, echo]
+    outcome = sync(peer)
+    assert outcome.ok, [r.error for r in outcome.runs]
+    pull_run = outcome.runs[1]
+    assert (pull_run.applied, pull_run.unchanged, pull_run.pages) == (3, 1, 2)
+    copies = UseCase.objects.received()
+    assert copies.count() == 3
+    assert {c.received_from for c in copies} == {"EMRN-HUB"}
+    assert UseCase.objects.get(uid=own.uid).received_at is None
+    assert Checkpoint.objects.get(peer=peer, direction="pull").cursor == "4"
+
+
+def test_pull_resumes_from_its_checkpoint(hub, peer):
+    hub.feed = [envelope(origin="FR-ANSM")]
+    sync(peer)
+    hub.feed.append(envelope(origin="FR-ANSM"))
+    sync(peer, force=True)
+    assert hub.since_seen == [None, "1"]
+    assert UseCase.objects.received().count() == 2
+
+
+def test_a_new_peer_feed_id_restarts_the_pull_from_the_beginning(hub, peer):
+    hub.feed = [envelope(origin="FR-ANSM")]
+    sync(peer)
+    hub.feed_id = str(uuid.uuid4())
+    sync(peer, force=True)
+    assert hub.since_seen == [None, None]
+    assert Checkpoint.objects.get(peer=peer, direction="pull").feed_id == hub.feed_id
+
+
+def test_the_pull_checkpoint_is_saved_in_the_same_transaction_as_the_batch(hub, peer, monkeypatch):
+    hub.feed = [envelope(origin="FR-ANSM")]
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(services, "_save_checkpoint", crash)
+    with pytest.raises(RuntimeError):
+        sync(peer)
+    assert not UseCase.objects.received().exists(), "the batch rolled back with its checkpoint"
+    monkeypatch.undo()
+    sync(peer, force=True)
+    assert UseCase.objects.received().count() == 1
+
+
+def test_a_pull_from_an_agency_accepts_only_that_agencys_records(mocked, peer):
+    agency = FakeHub(mocked, agency="FR-ANSM", role="agency")
+    agency.feed = [envelope(origin="FR-ANSM"), envelope(origin="IT-AIFA")]
+    run = sync(peer).runs[1]
+    assert (run.applied, run.rejected) == (1, 1)
+    assert list(UseCase.objects.values_list("origin_id", flat=True)) == ["FR-ANSM"]
+
+
+# Failures, backoff, lease
+
+
+def test_a_401_stops_the_sync_and_is_recorded_as_an_authentication_failure(hub, peer):
+    hub.post_failures[1] = (401, {}, '{"title": "Authentication required"}')
+    publish(1)
+    outcome = sync(peer)
+    assert outcome.runs[0].auth_failed and "401" in outcome.runs[0].error
+    assert len(outcome.runs) == 1, "no pull after the token was refused"
+    peer.refresh_from_db()
+    assert peer.auth_failed and peer.next_attempt_at is None
+    assert outcome.retry_in is None
+    assert sync(peer).skipped == "not due"
+    assert services.due_peer_ids() == []
+
+
+def test_a_new_token_clears_the_authentication_stop(peer):
+    Peer.objects.filter(pk=peer.pk).update(auth_failed=True)
+    peer.refresh_from_db()
+    peer.token = "a-new-token"
+    peer.save()
+    assert not Peer.objects.get(pk=peer.pk).auth_failed
+
+
+def test_a_503_with_retry_after_is_honoured(hub, peer):
+    hub.node_failure = (503, {"Retry-After": "120"}, "busy")
+    before = timezone.now()
+    outcome = sync(peer)
+    assert outcome.retry_in == 120
+    peer.refresh_from_db()
+    assert peer.next_attempt_at >= before + dt.timedelta(seconds=120)
+    assert not peer.is_due()
+
+
+def test_network_errors_back_off_exponentially_with_jitter(mocked, peer):
+    mocked.add(
+        responses.GET, PEER_URL + "federation/v1/node", body=requests.ConnectionError("refused")
+    )
+    waits = []
+    for _ in range(4):
+        outcome = sync(peer, force=True)
+        waits.append(outcome.retry_in)
+    peer.refresh_from_db()
+    assert peer.consecutive_failures == 4
+    for failures, wait in enumerate(waits, start=1):
+        ceiling = services.BACKOFF_BASE_SECONDS * 2 ** (failures - 1)
+        assert ceiling / 2 <= wait <= ceiling
+    assert services.backoff_seconds(3, rand=lambda: 0.0) < services.backoff_seconds(
+        3, rand=lambda: 1.0
+    )
+    assert services.backoff_seconds(50, rand=lambda: 1.0) == services.BACKOFF_CAP_SECONDS
+
+
+def test_success_resets_the_failure_count(hub, peer):
+    Peer.objects.filter(pk=peer.pk).update(consecutive_failures=3)
+    sync(peer, force=True)
+    peer.refresh_from_db()
+    assert (peer.consecutive_failures, peer.next_attempt_at) == (0, None)
+    assert peer.last_success_at is not None
+
+
+def test_a_held_lease_prevents_a_second_concurrent_sync(hub, peer):
+    owner = services.acquire_lease(peer)
+    assert owner
+    outcome = sync(peer, force=True)
+    assert outcome.skipped and hub.posts == 0 and not hub.since_seen
+    assert not SyncRun.objects.exists()
+    services.release_lease(peer, owner)
+    assert sync(peer, force=True).ok
+
+
+def test_an_expired_lease_is_taken_over(peer):
+    services.acquire_lease(peer)
+    Peer.objects.filter(pk=peer.pk).update(lease_expires_at=timezone.now() - dt.timedelta(1))
+    assert services.acquire_lease(peer)
+
+
+def test_a_no_change_sync_costs_a_constant_handful_of_queries(
+    hub, peer, django_assert_max_num_queries
+):
+    publish(3)
+    hub.feed = [envelope(origin="FR-ANSM") for _ in range(3)]
+    sync(peer)
+    peer.refresh_from_db()
+    with django_assert_max_num_queries(20):
+        assert services.sync_peer(peer, force=True).ok
+
+
+def test_every_run_is_recorded_with_counts(hub, peer):
+    publish(2)
+    hub.feed = [envelope(origin="FR-ANSM", record=valid_record(stage="live"))]
+    sync(peer)
+    push, pull = SyncRun.objects.order_by("pk")
+    assert (push.direction, push.applied, push.finished is not None) == ("push", 2, True)
+    assert (pull.direction, pull.rejected) == ("pull", 1)
