@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
     "registry",
@@ -185,6 +188,27 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# Catalogue API (/api/v1/, registry/api.py). Anonymous clients are throttled per IP address, in
+# the default cache (per process unless CACHES points at a shared one): "<n>/<sec|min|hour|day>".
+API_ANON_THROTTLE = env_str("API_ANON_THROTTLE", "120/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AI use-case registry: network catalogue API",
+    "DESCRIPTION": (
+        "The AI use cases of the European medicines regulatory network as this node sees them: "
+        "its own and those received from every other agency. Anonymous callers see public "
+        "records and public fields; authenticated callers (HTTP Basic or the admin session) see "
+        "network records and network-tier fields too. Errors are RFC 9457 problem documents."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["registry.api.only_catalogue_endpoints"],
+    # The machines are offline: Swagger UI and ReDoc come from the sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -1,0 +1,475 @@
+"""The catalogue's REST API (/api/v1/): thin views over registry.selectors.
+
+Authentication: HTTP Basic (an account of this node, over HTTPS in production) or the admin's
+session cookie. Anonymous callers see public records and P-tier fields and are throttled
+(settings.API_ANON_THROTTLE). Errors are RFC 9457 problem bodies (application/problem+json).
+"""
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView, exception_handler
+
+from registry import selectors
+from registry.filters import FILTERS, FilterInvalid
+from registry.models import UseCase
+from registry.serializers import (
+    AgencyListSerializer,
+    FacetsSerializer,
+    ProblemSerializer,
+    StatsSerializer,
+    UseCasePageSerializer,
+    UseCaseSerializer,
+    csv_lines,
+    json_chunks,
+    use_case_data,
+)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+# ---- errors, throttling, base view ------------------------------------------------------------
+
+
+def problem_exception_handler(exc, context):
+    """DRF's handling, reshaped as an RFC 9457 problem; 400s name each bad parameter."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    status = response.status_code
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    if isinstance(exc, exceptions.ValidationError):
+        body["detail"] = "Invalid request: see errors."
+        body["errors"] = _error_lists(response.data)
+    else:
+        body["detail"] = str(getattr(exc, "detail", "") or body["title"])
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _error_lists(data) -> dict[str, list[str]]:
+    if isinstance(data, dict):
+        return {
+            str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()
+        }
+    return {"request": [str(m) for m in (data if isinstance(data, list) else [data])]}
+
+
+class CatalogueAnonThrottle(AnonRateThrottle):
+    """Anonymous clients, per IP address; the rate is read at request time (tests change it)."""
+
+    scope = "catalogue_anon"
+
+    def get_rate(self):
+        return settings.API_ANON_THROTTLE or None
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` negotiate; the CSV itself is streamed by the view. Error bodies
+    reaching this renderer are problem documents and go out as JSON."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return JSONRenderer().render(data)
+
+
+class CatalogueView(APIView):
+    authentication_classes = [BasicAuthentication, SessionAuthentication]
+    permission_classes = [AllowAny]
+    throttle_classes = [CatalogueAnonThrottle]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return problem_exception_handler
+
+
+class NotFoundView(CatalogueView):
+    """Any other path under /api/v1/: a problem body, not the HTML 404 page."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        raise exceptions.NotFound("No such API endpoint.")
+
+
+# ---- query parameters -------------------------------------------------------------------------
+
+
+def catalogue_queryset(request):
+    """The visible use cases matching the request's filters and search, with the search text."""
+    query = request.query_params.get("search", "")
+    qs = selectors.visible_use_cases(user=request.user)
+    try:
+        qs = selectors.filter_use_cases(qs, params=request.query_params, user=request.user)
+    except FilterInvalid as exc:
+        raise exceptions.ValidationError(exc.errors) from None
+    if query and (len(query) > 500 or "\x00" in query):
+        raise exceptions.ValidationError({"search": ["At most 500 characters of text."]})
+    return selectors.search_use_cases(qs, query=query), query
+
+
+def _page_size(request) -> int:
+    raw = request.query_params.get("page_size")
+    if raw in (None, ""):
+        return selectors.DEFAULT_PAGE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({"page_size": ["Must be an integer."]}) from None
+    if size < 1:
+        raise exceptions.ValidationError({"page_size": ["Must be at least 1."]})
+    return min(size, selectors.MAX_PAGE_SIZE)
+
+
+def _ordering(request, *, searching: bool) -> str:
+    try:
+        return selectors.parse_ordering(request.query_params.get("ordering"), searching=searching)
+    except ValueError as exc:
+        raise exceptions.ValidationError({"ordering": [str(exc)]}) from None
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    parameters = []
+    for name, spec in FILTERS.items():
+        tier = " Authenticated users only (network tier)." if spec.network_only else ""
+        if spec.choices:
+            parameters.append(
+                OpenApiParameter(
+                    name,
+                    str,
+                    enum=list(spec.choices.values),
+                    many=True,
+                    description=f"{spec.description}; several values mean OR.{tier}",
+                )
+            )
+        elif spec.kind == "date":
+            parameters.append(
+                OpenApiParameter(name, OpenApiTypes.DATE, description=spec.description)
+            )
+        elif spec.kind == "bool":
+            parameters.append(
+                OpenApiParameter(name, bool, description=f"{spec.description}.{tier}")
+            )
+        else:
+            parameters.append(
+                OpenApiParameter(name, str, many=True, description=f"{spec.description}; OR.")
+            )
+    return parameters
+
+
+SEARCH_PARAMETER = OpenApiParameter(
+    "search",
+    str,
+    description='Full-text query (words, "quoted phrase", OR, -word). Results then carry a '
+    "highlighted `snippet` and are ordered by relevance unless `ordering` says otherwise.",
+    examples=[OpenApiExample("words", value="signal detection")],
+)
+LIST_PARAMETERS = [
+    *_filter_parameters(),
+    SEARCH_PARAMETER,
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=selectors.ordering_choices(),
+        description="Sort key; '-' for descending. Default: relevance when searching, else title.",
+    ),
+    OpenApiParameter("cursor", str, description="Opaque position from a previous `next` link."),
+    OpenApiParameter(
+        "page_size", int, description=f"1 to {selectors.MAX_PAGE_SIZE} (larger is capped)."
+    ),
+]
+PROBLEMS = {
+    400: OpenApiResponse(ProblemSerializer, description="Bad parameters (named in errors)."),
+    429: OpenApiResponse(ProblemSerializer, description="Too many requests (anonymous)."),
+}
+EXAMPLE_USE_CASE = {
+    "uid": "1f0e3c8a-58b2-4a55-9c1e-2b7d9b6a5d10",
+    "origin": "DE-BFARM",
+    "version": 3,
+    "agency_name": "Federal Institute for Drugs and Medical Devices",
+    "country": "DE",
+    "publication_level": "public",
+    "created": "2026-05-02T09:12:00Z",
+    "modified": "2026-06-01T14:03:11Z",
+    "received_at": "2026-06-01T14:05:00Z",
+    "received_from": "EMRN-HUB",
+    "title": "Signal detection assistant",
+    "stage": "pilot",
+    "ai_act_risk": "minimal",
+    "techniques": ["machine_learning"],
+    "regulatory_processes": ["pharmacovigilance"],
+    "snippet": "Ranks <mark>signal</mark>s so assessors review the strongest first.",
+}
+
+
+# ---- endpoints --------------------------------------------------------------------------------
+
+
+class UseCaseListView(CatalogueView):
+    @extend_schema(
+        operation_id="use_cases_list",
+        summary="List and search use cases",
+        description="The node's whole view (own and received records) as far as the caller may "
+        "see it, filtered, searched, sorted, one keyset page at a time: follow `next`.",
+        parameters=LIST_PARAMETERS,
+        responses={200: UseCasePageSerializer, **PROBLEMS},
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={
+                    "results": [EXAMPLE_USE_CASE],
+                    "next": "http://localhost:8000/api/v1/use-cases/?cursor=WyJ0aXRsZSIsIkEiLDFd",
+                    "ordering": "relevance",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        qs, query = catalogue_queryset(request)
+        ordering = _ordering(request, searching=bool(query.strip()))
+        size = _page_size(request)
+        try:
+            page = selectors.paginate_use_cases(
+                qs, ordering=ordering, cursor=request.query_params.get("cursor"), page_size=size
+            )
+        except selectors.CursorInvalid as exc:
+            raise exceptions.ValidationError({"cursor": [str(exc)]}) from None
+        fields = selectors.visible_fields(user=request.user)
+        snippets = selectors.search_snippets(page.items, query=query) if query.strip() else {}
+        results = [
+            use_case_data(uc, fields=fields, snippet=snippets.get(uc.pk) if query.strip() else None)
+            for uc in page.items
+        ]
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        return Response({"results": results, "next": next_url, "ordering": ordering})
+
+
+class UseCaseDetailView(CatalogueView):
+    @extend_schema(
+        operation_id="use_cases_retrieve",
+        summary="One use case",
+        description="A use case is identified by its origin agency's code and its uid (a uid is "
+        "unique within its origin). 404 when absent or not visible to the caller.",
+        responses={200: UseCaseSerializer, 404: OpenApiResponse(ProblemSerializer), **PROBLEMS},
+        examples=[OpenApiExample("A use case", value=EXAMPLE_USE_CASE, response_only=True)],
+    )
+    def get(self, request, origin: str, uid):
+        try:
+            use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
+        except UseCase.DoesNotExist:
+            raise exceptions.NotFound("No visible use case with this origin and uid.") from None
+        fields = selectors.visible_fields(user=request.user)
+        return Response(use_case_data(use_case, fields=fields))
+
+
+class SimilarUseCasesView(CatalogueView):
+    @extend_schema(
+        operation_id="use_cases_similar",
+        summary="Similar use cases at other agencies",
+        description="Visible use cases of other agencies sharing words with this one's title and "
+        "tags, best first (at most 10).",
+        responses={200: UseCasePageSerializer, 404: OpenApiResponse(ProblemSerializer), **PROBLEMS},
+        examples=[
+            OpenApiExample(
+                "Similar",
+                value={"results": [EXAMPLE_USE_CASE], "next": None, "ordering": "relevance"},
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, origin: str, uid):
+        try:
+            use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
+        except UseCase.DoesNotExist:
+            raise exceptions.NotFound("No visible use case with this origin and uid.") from None
+        fields = selectors.visible_fields(user=request.user)
+        similar = selectors.similar_use_cases(use_case, user=request.user, limit=10)
+        results = [use_case_data(uc, fields=fields) for uc in similar]
+        return Response({"results": results, "next": None, "ordering": "relevance"})
+
+
+class FacetsView(CatalogueView):
+    @extend_schema(
+        operation_id="facets",
+        summary="Counts per value",
+        description="For the use cases matching the same filters and search as the list: how "
+        "many have each value of each enumerated field, agency and country.",
+        parameters=[*_filter_parameters(), SEARCH_PARAMETER],
+        responses={200: FacetsSerializer, **PROBLEMS},
+        examples=[
+            OpenApiExample(
+                "Facets",
+                value={
+                    "total": 3,
+                    "facets": {"stage": {"idea": 0, "pilot": 2, "production": 1}},
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        qs, _ = catalogue_queryset(request)
+        facets = selectors.facet_counts(qs, fields=selectors.facet_fields(user=request.user))
+        return Response({"total": qs.order_by().count(), "facets": facets})
+
+
+class StatsView(CatalogueView):
+    @extend_schema(
+        operation_id="stats",
+        summary="Aggregates",
+        description="Per agency, country, stage, risk class, technique and regulatory process, "
+        "and over time by month of the records' started_on and operational_since (dates of the "
+        "record itself; `created` is node-local and left out). Same filters as the list.",
+        parameters=[*_filter_parameters(), SEARCH_PARAMETER],
+        responses={200: StatsSerializer, **PROBLEMS},
+        examples=[
+            OpenApiExample(
+                "Stats",
+                value={
+                    "total": 2,
+                    "by_agency": [{"code": "EMA", "name": "European Medicines Agency", "count": 2}],
+                    "by_country": {"EU": 2},
+                    "by_stage": {"pilot": 2},
+                    "by_risk": {"minimal": 2},
+                    "by_technique": {"nlp": 1, "machine_learning": 1},
+                    "by_process": {"pharmacovigilance": 2},
+                    "started_by_month": [{"month": "2025-03", "count": 2}],
+                    "operational_by_month": [],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        qs, _ = catalogue_queryset(request)
+        return Response(selectors.network_stats(qs))
+
+
+class AgencyListView(CatalogueView):
+    @extend_schema(
+        operation_id="agencies_list",
+        summary="Agencies",
+        description="Every agency this node knows, with the number of its use cases visible to "
+        "the caller.",
+        responses={200: AgencyListSerializer, 429: PROBLEMS[429]},
+        examples=[
+            OpenApiExample(
+                "Agencies",
+                value={
+                    "results": [
+                        {
+                            "code": "DE-BFARM",
+                            "name": "Federal Institute for Drugs and Medical Devices",
+                            "country": "DE",
+                            "kind": "human",
+                            "use_case_count": 12,
+                        }
+                    ]
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        agencies = selectors.agency_summaries(user=request.user)
+        results = [
+            {
+                "code": a.code,
+                "name": a.name,
+                "country": a.country,
+                "kind": a.kind,
+                "use_case_count": a.use_case_count,
+            }
+            for a in agencies
+        ]
+        return Response({"results": results})
+
+
+class ExportView(CatalogueView):
+    """A filtered view in full, streamed row by row (constant memory at any size)."""
+
+    export_format = "csv"
+
+    def get(self, request):
+        qs, query = catalogue_queryset(request)
+        ordering = _ordering(request, searching=bool(query.strip()))
+        rows = selectors.ordered_use_cases(qs, ordering=ordering)
+        fields = selectors.visible_fields(user=request.user)
+        if self.export_format == "csv":
+            body, content_type = csv_lines(rows, fields=fields), "text/csv; charset=utf-8"
+        else:
+            body, content_type = json_chunks(rows, fields=fields), "application/json"
+        response = StreamingHttpResponse(body, content_type=content_type)
+        name = f"use-cases.{self.export_format}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+EXPORT_PARAMETERS = [*_filter_parameters(), SEARCH_PARAMETER, LIST_PARAMETERS[-3]]
+
+
+class CSVExportView(ExportView):
+    renderer_classes = [CSVRenderer, JSONRenderer]
+    export_format = "csv"
+
+    @extend_schema(
+        operation_id="use_cases_export_csv",
+        summary="Export as CSV",
+        description="Every use case of the filtered view, one row each; list fields joined with "
+        "'|', related links as origin/uid/kind. Same visibility as the list.",
+        parameters=EXPORT_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV file"),
+            **PROBLEMS,
+        },
+        examples=[
+            OpenApiExample(
+                "CSV",
+                value="uid,origin,version,...\r\n1f0e3c8a-...,DE-BFARM,3,...\r\n",
+                response_only=True,
+                media_type="text/csv",
+            )
+        ],
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class JSONExportView(ExportView):
+    export_format = "json"
+
+    @extend_schema(
+        operation_id="use_cases_export_json",
+        summary="Export as JSON",
+        description="Every use case of the filtered view as one JSON array (streamed).",
+        parameters=EXPORT_PARAMETERS,
+        responses={200: UseCaseSerializer(many=True), **PROBLEMS},
+        examples=[OpenApiExample("JSON", value=[EXAMPLE_USE_CASE], response_only=True)],
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+def only_catalogue_endpoints(endpoints):
+    """drf-spectacular preprocessing hook: /api/schema/ documents the catalogue API only."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
