@@ -4,6 +4,7 @@ typed values, or raises RecordInvalid with a list of errors per field name.
 """
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -119,10 +120,16 @@ def _check_text(value: Any, field: Field) -> str:
     return value
 
 
+@functools.cache
+def _allowed(choices: type[models.TextChoices]) -> frozenset[str]:
+    # Django computes `.values` afresh on every access; the sync receiver checks thousands a second.
+    return frozenset(choices.values)
+
+
 def _check_enum(value: Any, field: Field) -> str | None:
     if value is None or value == "":
         return None
-    if value not in field.choices.values:
+    if not isinstance(value, str) or value not in _allowed(field.choices):
         allowed = ", ".join(field.choices.values)
         raise ValueError(f"{value!r} is not one of: {allowed}.")
     return value
@@ -130,7 +137,9 @@ def _check_enum(value: Any, field: Field) -> str | None:
 
 def _check_enum_list(value: Any, field: Field) -> list[str]:
     items = _check_list(value)
-    bad = [item for item in items if item not in field.choices.values]
+    bad = [
+        item for item in items if not isinstance(item, str) or item not in _allowed(field.choices)
+    ]
     if bad:
         allowed = ", ".join(field.choices.values)
         raise ValueError(f"{', '.join(map(repr, bad))} not among: {allowed}.")
