@@ -12,9 +12,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 WIDTH = 640
-BAR_HEIGHT = 22
+BAR_HEIGHT = 24
 BAR_GAP = 8
-LABEL_WIDTH = 220
+LABEL_WIDTH = 250
 VALUE_WIDTH = 56
 COLUMN_AREA_HEIGHT = 180
 AXIS_HEIGHT = 40
@@ -23,7 +23,8 @@ TOP_MARGIN = 10
 BAR_COLOUR = "#1f4e79"
 TEXT_COLOUR = "#1a1a1a"
 GRID_COLOUR = "#6b6b6b"
-MAX_X_LABELS = 12
+MAX_X_LABELS = 8
+MAX_COLUMN_WIDTH = 48
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, chart_id: str) -> SafeString:
 
 def _bar_row(bar: Bar, *, y: int, length: float) -> str:
     middle = y + BAR_HEIGHT / 2
-    label = _truncate(bar.label, 32)
+    label = _truncate(bar.label, 30)
     return format_html(
         '<g class="bar"><title>{full}: {value}</title>'
         '<text x="{lx}" y="{ty}" text-anchor="end" dominant-baseline="middle">{label}</text>'
@@ -78,13 +79,14 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, chart_id: str
     peak = max(value for _label, value in points) or 1
     plot_left, plot_width = 40, WIDTH - 50
     step = plot_width / len(points)
-    column_width = max(step * 0.7, 1)
+    column_width = min(max(step * 0.7, 1), MAX_COLUMN_WIDTH)
     base = TOP_MARGIN + COLUMN_AREA_HEIGHT
     label_every = max(1, -(-len(points) // MAX_X_LABELS))
     shapes = [
         format_html(
             '<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{c}"></line>'
-            '<text x="{tx}" y="{ty}" text-anchor="end" dominant-baseline="middle">{peak}</text>',
+            '<text x="{tx}" y="{ty}" text-anchor="end" dominant-baseline="middle">{peak}</text>'
+            '<text x="{tx}" y="{y}" text-anchor="end" dominant-baseline="middle">0</text>',
             x1=plot_left,
             x2=plot_left + plot_width,
             y=base,
@@ -127,7 +129,7 @@ def _svg(title: str, chart_id: str, height: float, body: SafeString) -> SafeStri
     return format_html(
         '<svg class="chart" id="{id}" xmlns="http://www.w3.org/2000/svg" role="img" '
         'aria-labelledby="{id}-title" aria-label="{title}" viewBox="0 0 {w} {h}" '
-        'preserveAspectRatio="xMinYMin meet" font-size="13" fill="{text}">'
+        'preserveAspectRatio="xMinYMin meet" font-size="15" fill="{text}">'
         '<title id="{id}-title">{title}</title>{body}</svg>',
         id=chart_id,
         title=title,
@@ -145,7 +147,7 @@ def _figure(title: str, chart_id: str, svg: SafeString, rows: list[tuple[str, in
     return format_html(
         '<figure class="chart-figure"><figcaption>{title}</figcaption>{svg}'
         '<details class="chart-data"><summary>{show}</summary>'
-        '<table id="{id}-data"><caption>{title}</caption>'
+        '<table id="{id}-data"><caption class="visually-hidden">{title}</caption>'
         '<thead><tr><th scope="col">{item}</th><th scope="col">{count}</th></tr></thead>'
         "<tbody>{rows}</tbody></table></details></figure>",
         title=title,

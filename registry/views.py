@@ -22,7 +22,7 @@ SEARCH_PARAM = "search"
 CURSOR_PARAM = "cursor"
 SORT_PARAM = "sort"
 SORT_OPTIONS = [
-    ("relevance", _("Relevance (when searching)")),
+    ("relevance", _("Best match (title when not searching)")),
     ("title", _("Title, A to Z")),
     ("-title", _("Title, Z to A")),
     ("-modified", _("Last changed, newest first")),
@@ -32,6 +32,7 @@ SORT_OPTIONS = [
     ("ai_act_risk", _("AI Act risk class")),
 ]
 SIMILAR_LIMIT = 5
+MAX_MONTHS = 12 * 50
 PAGE_FACETS = [
     ("agency", _("Agency")),
     ("country", _("Country")),
@@ -62,7 +63,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "catalogue",
         "search": search,
-        "sort": ordering,
+        # The choice as asked: "relevance" stays selected while browsing (it then sorts by
+        # title), so a search typed next is ranked by relevance without touching the list.
+        "sort": params.get(SORT_PARAM) or "relevance",
         "sort_options": SORT_OPTIONS,
         "facets": _facets(visible, matches, params=params, search=search, user=request.user),
         "active_filters": _active_filters(params),
@@ -145,12 +148,12 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "by-process",
         ),
         charts.column_chart(
-            [(row["month"], row["count"]) for row in stats["started_by_month"]],
+            _every_month(stats["started_by_month"]),
             title=_("Use cases started, by month"),
             chart_id="started-over-time",
         ),
         charts.column_chart(
-            [(row["month"], row["count"]) for row in stats["operational_by_month"]],
+            _every_month(stats["operational_by_month"]),
             title=_("Use cases in production, by month they went live"),
             chart_id="operational-over-time",
         ),
@@ -196,6 +199,7 @@ def _facet_options(name: str, counts: dict, chosen: set[str], agency_names: dict
     counts = dict(counts)
     for value in chosen - set(counts):
         counts[value] = 0  # still listed, so it can be unticked
+    # Values no record has are left out (ticking one could only empty the list).
     return [
         {
             "value": value,
@@ -204,6 +208,7 @@ def _facet_options(name: str, counts: dict, chosen: set[str], agency_names: dict
             "selected": value in chosen,
         }
         for value, n in counts.items()
+        if n or value in chosen
     ]
 
 
@@ -248,6 +253,24 @@ def _last_successful_sync(agency_code: str):
         return runs.order_by("-finished").values_list("finished", flat=True).first()
     except FieldError:
         return None
+
+
+def _every_month(rows: list[dict]) -> list[tuple[str, int]]:
+    """Monthly counts ("YYYY-MM", oldest first) with the months between them that have none, so
+    the time axis is even."""
+    counts = {row["month"]: row["count"] for row in rows}
+    if not counts:
+        return []
+    year, month = map(int, min(counts).split("-"))
+    last = max(counts)
+    points = []
+    for _step in range(MAX_MONTHS):
+        label = f"{year:04d}-{month:02d}"
+        points.append((label, counts.get(label, 0)))
+        if label >= last:
+            break
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return points
 
 
 def _vocabulary_chart(counts: dict[str, int], choices, title, chart_id: str):

@@ -4,11 +4,12 @@ registry.selectors.visible_fields; these tags only format what they are given.
 """
 
 from django import template
+from django.conf import settings
 from django.utils.formats import date_format
 from django.utils.html import format_html, linebreaks
 from django.utils.text import capfirst
+from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from registry.models import UseCase
 from registry.validation import FIELDS
@@ -103,6 +104,8 @@ def field_value(use_case: UseCase, name: str):
     kind = FIELDS[name].kind
     if value is None or value == "" or value == []:
         return _("Not stated")
+    if kind == "language":
+        return _language_name(value)
     if kind == "enum":
         return getattr(use_case, f"get_{name}_display")()
     if kind == "enum_list":
@@ -120,6 +123,19 @@ def field_value(use_case: UseCase, name: str):
     if kind == "text" and "\n" in value:
         return linebreaks(value, autoescape=True)
     return value
+
+
+def _language_name(code: str) -> str:
+    try:
+        return get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
+
+
+@register.simple_tag
+def node_agency() -> str:
+    """This node's agency code, shown in the page header."""
+    return settings.NODE_AGENCY
 
 
 @register.filter

@@ -53,6 +53,7 @@ def seed_catalogue() -> dict[str, Agency]:
         title="Übersetzung der Produktinformation",
         title_en="Translation of product information",
         language="de",
+        tags=["translation"],
         summary="Drafts translations of product information texts for reviewers.",
         description="A large language model proposes translations that linguists correct.",
         purpose="Faster translation of product information.",
