@@ -1,0 +1,371 @@
+"""import_inventory on the two real inventories in ../shared/data (never copied into the
+repository) and on small broken files written here."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from registry import services
+from registry.importers import us_omb
+from registry.models import Agency, FeedEntry, UseCase
+from registry.validation import validate_record
+from tests.factories import AgencyFactory, UseCaseFactory
+
+DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data"
+US_FILE = "us_omb_2025_individually_reported_AI_use_cases.csv"
+NL_FILE = "nl_minbzk_algoritmeregister_pub_data_2023-05.json"
+MAILBOX = "ai-registry@ema.example.org"
+
+
+def real_file(name: str) -> Path:
+    path = DATA_DIR / name
+    assert path.is_file(), (
+        f"The real inventory {path} is missing. The import tests read it from ../shared/data "
+        "next to the repository; put the shared data there (CI has it)."
+    )
+    return path
+
+
+def us_rows() -> list[dict]:
+    with real_file(US_FILE).open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def nl_registrations() -> list[dict]:
+    return json.loads(real_file(NL_FILE).read_text(encoding="utf-8"))
+
+
+def run_import(path, fmt: str, *args: str, agency: str | None = None) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "import_inventory",
+        str(path),
+        "--agency",
+        agency or settings.NODE_AGENCY,
+        "--format",
+        fmt,
+        *args,
+        stdout=out,
+        stderr=err,
+    )
+    return out.getvalue() + err.getvalue()
+
+
+def summary_of(output: str) -> str:
+    return [line for line in output.splitlines() if line.startswith("created ")][-1]
+
+
+def state() -> list[tuple]:
+    """What an import must leave alone: every record's key, version and feed state."""
+    records = list(UseCase.objects.order_by("pk").values_list("pk", "version", "title"))
+    feed = list(FeedEntry.objects.order_by("pk").values_list("pk", "version", "seq"))
+    return records + feed
+
+
+@pytest.fixture(scope="class")
+def us_import(django_db_setup, django_db_blocker):
+    """The real US file imported once for the class below, rolled back afterwards."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        Agency.objects.create(code=settings.NODE_AGENCY, name="Home", country="EU", kind="ema")
+        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
+        yield output
+        transaction.set_rollback(True)
+
+
+def us_record(title: str) -> UseCase:
+    return UseCase.objects.get(origin_id=settings.NODE_AGENCY, title=title)
+
+
+class TestTheUsInventory:
+    """One import of the real US file, shared by these tests (it takes half a minute)."""
+
+    def test_every_us_row_ends_created_or_skipped_and_the_counts_add_up(self, us_import, db):
+        rows = us_rows()
+        unusable = [r for r in rows if not r["development_stage"] or not r["use_case_name"]]
+        assert len(rows) == 3611
+        assert len(unusable) == 339
+        assert summary_of(us_import) == "created 3272, updated 0, unchanged 0, skipped 339"
+        assert UseCase.objects.filter(source_key__startswith="us-omb-2025:").count() == 3272
+        assert us_import.count("\nskipped row ") + us_import.startswith("skipped row ") == 339
+
+    def test_the_import_reports_progress_on_stderr(self, us_import, db):
+        assert "500/3611 rows" in us_import
+        assert "3611/3611 rows" in us_import
+
+    def test_skip_reasons_name_the_row_its_key_and_the_fields(self, us_import, db):
+        assert (
+            "skipped row 242 (us-omb-2025:DOC:DOC-53): stage: This field is required." in us_import
+        )
+        assert (
+            "skipped row 838 (us-omb-2025:DOI:DOI-0015): title: This field is required."
+            in us_import
+        )
+
+    def test_renamed_use_cases_keep_their_new_name_and_mention_the_old_one(self, us_import, db):
+        record = us_record("FAR-based Facility Signal Detection Tool")
+        assert "Previously named: Post-market Surveillance Reports Signal Detection" in (
+            record.description
+        )
+        assert record.stage == "production"
+        assert record.operational_since.isoformat() == "2024-06-01"  # 'Jun-24'
+        assert record.regulatory_processes == ["pharmacovigilance"]
+        assert record.medicine_scope == "human"  # HHS/FDA/CDER
+        assert record.publication_level == "draft"
+        assert record.version == 1
+
+    def test_month_year_dates_become_the_first_of_the_month(self, us_import, db):
+        record = us_record("Grant management support: structuring information in applications")
+        assert record.operational_since.isoformat() == "2025-07-01"  # 'Jul-25'
+        assert record.techniques == ["agentic"]
+
+    def test_high_impact_use_cases_are_high_risk_with_oversight_and_justification(
+        self, us_import, db
+    ):
+        high = UseCase.objects.filter(ai_act_risk="high")
+        assert high.count() == sum(r["is_high_impact"] == "High-impact" for r in us_rows()) == 445
+        record = UseCase.objects.get(source_key="us-omb-2025:VA:VA-24-4923")
+        assert record.human_oversight == "human_on_the_loop"
+        assert record.ai_act_justification.startswith(
+            "Reported as high-impact AI under OMB M-25-21"
+        )
+        assert record.affects_individuals is True
+        # Deployed without a date: the inventory's submission date, said so in the description.
+        assert record.operational_since.isoformat() == "2025-12-22"
+        assert "Operational date not in the source" in record.description
+
+    def test_a_url_in_contact_email_falls_back_to_the_given_mailbox(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:TREAS:BEP-25")
+        assert record.contact_email == MAILBOX
+        assert record.operational_since.isoformat() == "2024-04-24"  # '4/24/2024'
+        assert UseCase.objects.get(source_key="us-omb-2025:DHS:DHS-2729").contact_email == (
+            "ai@hq.dhs.gov"
+        )
+
+    def test_personal_data_follows_has_pii_and_the_pia_link(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:DHS:DHS-2729")
+        assert (record.personal_data, record.dpia_status) == ("personal", "done")
+        assert record.stage == "pilot"
+        assert record.started_on.isoformat() == "2025-10-09"
+        assert record.ai_act_risk == "not_assessed"
+        assert record.ai_act_justification  # the US 'presumed but not high-impact' reasoning
+
+    def test_retired_rows_get_the_inventory_date_as_retirement_date(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:DOL:DOL-26")
+        assert record.stage == "retired"
+        assert record.retired_on.isoformat() == "2025-12-22"
+        assert "withheld-in-source" in record.tags
+
+    def test_repeated_ids_fall_back_to_numbered_hash_keys(self, us_import, db):
+        keys = set(
+            UseCase.objects.filter(title__in=["Copilot for Appian", "RelativityOne"]).values_list(
+                "source_key", flat=True
+            )
+        )
+        assert len(keys) == 2
+        assert all(key.startswith("us-omb-2025:STB:h") for key in keys)  # id 'TBD' twice
+
+    def test_every_imported_record_passes_the_record_validator(self, us_import, db):
+        for record in UseCase.objects.all().iterator():
+            validate_record(record.to_record())
+
+    def test_reimporting_the_unchanged_file_changes_nothing(self, us_import, db):
+        before = state()
+        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
+        assert summary_of(output) == "created 0, updated 0, unchanged 3272, skipped 339"
+        assert state() == before
+        assert set(UseCase.objects.values_list("version", flat=True)) == {1}
+
+    def test_a_changed_record_is_updated_and_keeps_its_publication_level(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:TREAS:BEP-25")
+        record.title = "Edited here"
+        services.publish_to_network(record)
+        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
+        assert summary_of(output) == "created 0, updated 1, unchanged 3271, skipped 339"
+        record.refresh_from_db()
+        assert (record.title, record.publication_level, record.version) == (
+            "Sub-Asset Maintenance Model",
+            "network",
+            3,
+        )
+        assert (
+            FeedEntry.objects.get(uid=record.uid).record["title"] == "Sub-Asset Maintenance Model"
+        )
+
+
+@pytest.fixture
+def home(db):
+    return AgencyFactory(code=settings.NODE_AGENCY, name="Home", country="EU")
+
+
+def test_every_dutch_registration_is_accounted_for(home):
+    registrations = nl_registrations()
+    without_status = [r for r in registrations if not (r["status"] or "").strip()]
+    assert (len(registrations), len(without_status)) == (117, 46)
+    output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
+    assert summary_of(output) == "created 71, updated 0, unchanged 0, skipped 46"
+    output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
+    assert summary_of(output) == "created 0, updated 0, unchanged 71, skipped 46"
+
+
+def test_dutch_registrations_are_dutch_records_with_an_english_title(home):
+    run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
+    record = UseCase.objects.get(source_key="nl-register:62129549")
+    assert record.title == "TVL Risicomodel"
+    assert record.language == "nl"
+    assert record.title_en == "TVL Risicomodel (Dutch title, not yet translated)"
+    assert record.operational_since.isoformat() == "2020-12-18"  # 'In gebruik sinds 18-12-2020'
+    assert record.contact_email == MAILBOX  # the source gives a contact form, no address
+    stopped = UseCase.objects.get(source_key="nl-register:44714491")
+    assert (stopped.stage, stopped.retired_on.isoformat()) == ("retired", "2023-03-31")
+    assert UseCase.objects.get(source_key="nl-register:48536774").stage == "pilot"
+
+
+def test_without_a_fallback_mailbox_rows_without_an_address_are_skipped_with_a_hint(home):
+    output = run_import(real_file(NL_FILE), "nl-register")
+    assert summary_of(output) == "created 22, updated 0, unchanged 0, skipped 95"
+    assert (
+        "skipped row 89 (nl-register:19331472): contact_email: "
+        "'https://formulieren.kadaster.nl/contact_kadaster_algoritmeregister' is not an e-mail "
+        "address. (--contact-email sets a fallback.)"
+    ) in output
+
+
+def test_the_publication_level_option_publishes_to_the_feed(home):
+    run_import(
+        real_file(NL_FILE),
+        "nl-register",
+        "--contact-email",
+        MAILBOX,
+        "--publication-level",
+        "network",
+    )
+    assert set(UseCase.objects.values_list("publication_level", flat=True)) == {"network"}
+    assert FeedEntry.objects.filter(deleted=False).count() == 71
+
+
+def test_a_dry_run_stores_nothing(home):
+    output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX, "--dry-run")
+    assert "Dry run: nothing was stored." in output
+    assert summary_of(output) == "created 71, updated 0, unchanged 0, skipped 46"
+    assert not UseCase.objects.exists()
+
+
+# Bad input: a clear error, and nothing already stored changes.
+
+
+@pytest.fixture
+def stored(home):
+    UseCaseFactory(source_key="us-omb-2025:HHS:X-1")
+    return state()
+
+
+def us_csv(tmp_path: Path, *rows: dict) -> Path:
+    path = tmp_path / "inventory.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=us_omb.COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({name: "" for name in us_omb.COLUMNS} | row)
+    return path
+
+
+def us_row(**values) -> dict:
+    return {
+        "agency": "HHS",
+        "agency_name": "Department of Health and Human Services",
+        "id": "HHS-T-1",
+        "use_case_name": "Adverse event report triage",
+        "agency_bureau": "HHS/FDA/CDER",
+        "contact_email": "ai@fda.example.gov",
+        "development_stage": "Deployed",
+        "is_high_impact": "Not High-impact",
+        "problem_solved": "Too many reports to read.",
+        "operational_date": "01/2024",
+        "classification": "NLP",
+    } | values
+
+
+@pytest.mark.parametrize(
+    ("fmt", "agency", "extra", "message"),
+    [
+        ("xlsx", None, [], "Unknown format 'xlsx'"),
+        ("us-omb-2025", None, ["--publication-level", "everyone"], "Unknown publication level"),
+        ("us-omb-2025", "XX-NONE", [], "No agency 'XX-NONE' here"),
+        ("us-omb-2025", "DE-BFARM", [], "only the origin writes its records"),
+    ],
+)
+def test_a_bad_request_is_refused_and_changes_nothing(
+    stored, tmp_path, fmt, agency, extra, message
+):
+    AgencyFactory(code="DE-BFARM")
+    with pytest.raises(CommandError, match=message):
+        run_import(us_csv(tmp_path, us_row()), fmt, *extra, agency=agency)
+    assert state() == stored
+
+
+def test_a_missing_file_is_refused(stored, tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        run_import(tmp_path / "nowhere.csv", "us-omb-2025")
+    assert state() == stored
+
+
+def test_the_dutch_file_announced_as_the_us_format_is_refused(stored):
+    with pytest.raises(CommandError, match="This is not a us-omb-2025 CSV: .*Nothing was imported"):
+        run_import(real_file(NL_FILE), "us-omb-2025")
+    assert state() == stored
+
+
+def test_the_us_file_announced_as_the_dutch_format_is_refused(stored):
+    with pytest.raises(CommandError, match="This is not a nl-register JSON file"):
+        run_import(real_file(US_FILE), "nl-register")
+    assert state() == stored
+
+
+def test_a_truncated_file_is_refused_before_anything_is_written(stored, tmp_path):
+    path = tmp_path / "truncated.csv"
+    path.write_bytes(real_file(US_FILE).read_bytes()[:200_000])
+    with pytest.raises(CommandError, match="truncated or garbled|unexpected end of data"):
+        run_import(path, "us-omb-2025")
+    assert state() == stored
+
+
+def test_a_garbled_file_is_refused(stored, tmp_path):
+    path = tmp_path / "garbled.csv"
+    path.write_bytes(b"\xff\xfe\x00binary\x00" * 100)
+    with pytest.raises(CommandError, match="not UTF-8 text"):
+        run_import(path, "us-omb-2025")
+    assert state() == stored
+
+
+def test_bad_rows_are_skipped_with_reasons_and_good_rows_still_import(stored, tmp_path):
+    path = us_csv(
+        tmp_path,
+        us_row(),
+        us_row(id="HHS-T-2", development_stage="Operational"),
+        us_row(id="HHS-T-3", operational_date="31.12.2024"),
+        us_row(id="HHS-T-4", problem_solved="x" * 10_000_000),
+        us_row(id="HHS-T-5", use_case_name=""),
+    )
+    output = run_import(path, "us-omb-2025")
+    assert summary_of(output) == "created 1, updated 0, unchanged 0, skipped 4"
+    assert "row 2 (us-omb-2025:HHS:HHS-T-2): stage: 'Operational' is not one of" in output
+    assert (
+        "row 3 (us-omb-2025:HHS:HHS-T-3): operational_since: '31.12.2024' is not an ISO" in output
+    )
+    assert "row 4 (us-omb-2025:HHS:HHS-T-4): purpose: Ensure this value has at most 20000" in output
+    assert "row 5 (us-omb-2025:HHS:HHS-T-5): title: This field is required." in output
+    assert UseCase.objects.count() == 2
+    assert UseCase.objects.get(source_key="us-omb-2025:HHS:X-1").version == 1
+
+
+def test_rows_the_source_withholds_never_go_public(home, tmp_path):
+    path = us_csv(tmp_path, us_row(is_withheld="Yes - Disclosure Risk"), us_row(id="HHS-T-2"))
+    run_import(path, "us-omb-2025", "--publication-level", "public")
+    levels = dict(UseCase.objects.values_list("source_key", "publication_level"))
+    assert levels == {"us-omb-2025:HHS:HHS-T-1": "network", "us-omb-2025:HHS:HHS-T-2": "public"}
