@@ -93,6 +93,11 @@ def read_changes(
     *, after: Position, limit: int, origins: Iterable[str] | None = None
 ) -> list[FeedEntry]:
     """Entries after `after`, oldest first, never past a transaction that may still commit."""
+    return list(changes_after(after=after, origins=origins)[:limit])
+
+
+def changes_after(*, after: Position, origins: Iterable[str] | None = None):
+    """The query behind read_changes, for readers that select only some columns."""
     entries = FeedEntry.objects.filter(
         Q(txid__gt=after.txid) | Q(txid=after.txid, seq__gt=after.seq)
     )
@@ -101,7 +106,7 @@ def read_changes(
     if is_postgresql():
         horizon = _visible_horizon()
         entries = entries.filter(Q(txid__lt=horizon.xmin) | Q(txid=horizon.own_txid))
-    return list(entries.order_by("txid", "seq")[:limit])
+    return entries.order_by("txid", "seq")
 
 
 class _Horizon(NamedTuple):

@@ -10,6 +10,7 @@ keeps the history of its records; this node keeps the origin's latest state.
 """
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections.abc import Iterable
@@ -57,9 +58,10 @@ def stored_states(
     wanted = set(keys)
     if not wanted:
         return {}
-    rows = FeedEntry.objects.filter(uid__in={uid for _, uid in wanted}).values_list(
-        "origin", "uid", "version", "hash", "deleted"
-    )
+    # Both columns, so that the (origin, uid) unique index serves the lookup.
+    rows = FeedEntry.objects.filter(
+        origin__in={origin for origin, _ in wanted}, uid__in={uid for _, uid in wanted}
+    ).values_list("origin", "uid", "version", "hash", "deleted")
     return {(o, u): StoredState(ver, h, d) for o, u, ver, h, d in rows if (o, u) in wanted}
 
 
@@ -96,14 +98,9 @@ def _new_agency(code: str) -> Agency:
     return Agency(code=code, name=code, country=country, kind=v.AgencyKind.HUMAN)
 
 
-_USE_CASE_FIXED = {"id", "origin", "uid", "created", "source_key"}
-
-
 def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) -> None:
-    fields = [f for f in UseCase._meta.concrete_fields if f.attname != "id"]
-    rows = []
-    for copy in copies:
-        row = {
+    rows = [
+        {
             **copy.values,
             "origin_id": copy.origin,
             "uid": copy.uid,
@@ -114,9 +111,9 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
             "received_at": now,
             "received_from": received_from,
         }
-        rows.append([f.get_db_prep_save(row[f.attname], connection) for f in fields])
-    update = [f for f in fields if f.name not in _USE_CASE_FIXED]
-    _upsert(UseCase, fields, rows, update)
+        for copy in copies
+    ]
+    _upsert(UseCase, rows, keep={"origin", "uid", "created", "source_key"})
 
 
 def _delete_use_cases(tombstones: list[Copy]) -> None:
@@ -134,10 +131,8 @@ def _delete_use_cases(tombstones: list[Copy]) -> None:
 
 def _upsert_feed_entries(copies: list[Copy], received_from: str) -> None:
     txid, seqs = feed.allocate(len(copies))
-    fields = [f for f in FeedEntry._meta.concrete_fields if f.attname != "id"]
-    rows = []
-    for copy, seq in zip(copies, seqs, strict=True):
-        row = {
+    rows = [
+        {
             "origin": copy.origin,
             "uid": copy.uid,
             "version": copy.version,
@@ -149,24 +144,62 @@ def _upsert_feed_entries(copies: list[Copy], received_from: str) -> None:
             "txid": txid,
             "received_from": received_from,
         }
-        rows.append([f.get_db_prep_save(row[f.attname], connection) for f in fields])
-    _upsert(FeedEntry, fields, rows, [f for f in fields if f.name not in {"origin", "uid"}])
+        for copy, seq in zip(copies, seqs, strict=True)
+    ]
+    _upsert(FeedEntry, rows, keep={"origin", "uid"})
 
 
-def _upsert(model: type[models.Model], fields: list, rows: list[list], update: list) -> None:
-    """INSERT ... ON CONFLICT (origin, uid) DO UPDATE, only ever to a higher version."""
+def _upsert(model: type[models.Model], rows: list[dict], *, keep: set[str]) -> None:
+    """INSERT ... ON CONFLICT (origin, uid) DO UPDATE, only ever to a higher version; the
+    columns named in `keep` keep their first value."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if f.name != "id"]
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
-    assignments = ", ".join(f"{qn(f.column)} = excluded.{qn(f.column)}" for f in update)
-    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    assignments = ", ".join(
+        f"{qn(f.column)} = excluded.{qn(f.column)}" for f in fields if f.name not in keep
+    )
+    conflict = (
+        f" ON CONFLICT ({qn('origin')}, {qn('uid')}) DO UPDATE SET {assignments}"
+        f" WHERE {table}.{qn('version')} < excluded.{qn('version')}"
+    )
     with connection.cursor() as cursor:
-        step = max(1, MAX_PARAMS // len(fields))
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one_row] * len(chunk))}"
-                f" ON CONFLICT ({qn('origin')}, {qn('uid')}) DO UPDATE SET {assignments}"
-                f" WHERE {table}.{qn('version')} < excluded.{qn('version')}",
-                [value for row in chunk for value in row],
-            )
+        if connection.vendor == "postgresql":
+            _insert_copy(cursor, table, columns, conflict, fields, rows)
+        else:
+            _insert_values(cursor, table, columns, conflict, fields, rows)
+
+
+def _insert_copy(cursor, table, columns, conflict, fields, rows) -> None:
+    """PostgreSQL: COPY the batch into a session-local staging table, then one set-based upsert
+    from it. COPY is the fastest way into PostgreSQL; the staging table empties itself at commit
+    and is emptied after use, so it never holds anything between batches."""
+    stage = connection.ops.quote_name(f"staging_{table.strip(chr(34))}")
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS"
+        f" AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    json_columns = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
+    with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[f.attname] for f in fields]
+            for i in json_columns:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i], ensure_ascii=False)
+            copy.write_row(values)
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}{conflict}")
+    cursor.execute(f"DELETE FROM {stage}")
+
+
+def _insert_values(cursor, table, columns, conflict, fields, rows) -> None:
+    """SQLite: multi-row VALUES, as many rows per statement as its parameter limit allows."""
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    step = max(1, MAX_PARAMS // len(fields))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([one_row] * len(chunk))}{conflict}",
+            [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields],
+        )

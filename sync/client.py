@@ -4,12 +4,13 @@ Every failure becomes one of a few exceptions that say what the engine should do
 stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavailable)."""
 
 import datetime as dt
-import json
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
+
+from sync import protocol
 
 PREFIX = "federation/v1/"
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
@@ -61,8 +62,9 @@ class PeerClient:
             raise PeerUnavailable("The peer's changes page lacks 'changes' or 'next'.")
         return page
 
-    def post_changes(self, envelopes: list[dict]) -> list[dict]:
-        body = json.dumps({"changes": envelopes}, ensure_ascii=False, separators=(",", ":"))
+    def post_changes(self, envelopes: list[str]) -> list[dict]:
+        """Push serialized envelopes (sync.protocol.envelope_json); one result each, in order."""
+        body = protocol.batch_json(envelopes)
         answer = self._request(
             "POST",
             "changes",

@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from django.utils.dateparse import parse_datetime
 
 from registry.canonical import canonical_json, record_hash
 from registry.feed import START, Position
-from registry.models import FeedEntry
 from registry.vocabularies import SCHEMA_VERSION
 
 __all__ = ["canonical_json", "record_hash"]
@@ -121,17 +121,36 @@ def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def dump_envelope(entry: FeedEntry) -> dict:
-    """The wire envelope of a feed entry."""
-    return {
-        "origin": entry.origin,
-        "uid": str(entry.uid),
-        "version": entry.version,
-        "modified": format_time(entry.modified),
-        "deleted": entry.deleted,
-        "hash": TOMBSTONE_HASH if entry.deleted else (entry.hash or record_hash(entry.record)),
-        "record": None if entry.deleted else entry.record,
-    }
+def envelope_json(
+    *,
+    origin: str,
+    uid: uuid.UUID,
+    version: int,
+    modified: dt.datetime,
+    deleted: bool,
+    hash: str,
+    record_json: str | None,
+    seq: int | None = None,
+) -> str:
+    """One wire envelope as JSON text, around a record already rendered as JSON."""
+    tail = "" if seq is None else f',"seq":{int(seq)}'
+    digest = TOMBSTONE_HASH if deleted else hash
+    return (
+        f'{{"origin":{json.dumps(origin)},"uid":"{uid}","version":{int(version)},'
+        f'"modified":"{format_time(modified)}","deleted":{"true" if deleted else "false"},'
+        f'"hash":{json.dumps(digest)},"record":{"null" if deleted else record_json}{tail}}}'
+    )
+
+
+def batch_json(envelopes: list[str]) -> str:
+    return '{"changes":[' + ",".join(envelopes) + "]}"
+
+
+def changes_page_json(envelopes: list[str], next_cursor: str, more: bool) -> str:
+    return (
+        '{"changes":[' + ",".join(envelopes) + f'],"next":{json.dumps(next_cursor)},'
+        f'"more":{"true" if more else "false"}}}'
+    )
 
 
 def result(origin: Any, uid: Any, status: str, errors: dict | None = None) -> dict:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from registry import feed
 from registry.feed import START, Position
-from sync import protocol, receiver
+from sync import protocol, receiver, serving
 from sync.client import AuthRejected, PeerClient, PeerError, RequestRefused
 from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
 
@@ -200,11 +200,11 @@ def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> No
     position = _own_position(checkpoint, feed_id)
     size = min(settings.SYNC_PUSH_BATCH_SIZE, protocol.MAX_BATCH)
     for _ in range(MAX_PAGES):
-        entries = feed.read_changes(after=position, limit=size, origins=[settings.NODE_AGENCY])
+        entries = serving.read_envelopes(after=position, limit=size, origins=[settings.NODE_AGENCY])
         if not entries:
             return
-        results = client.post_changes([protocol.dump_envelope(e) for e in entries])
-        position = Position(entries[-1].txid, entries[-1].seq)
+        results = client.post_changes([e.envelope for e in entries])
+        position = entries[-1].position
         with transaction.atomic():
             _remember_rejections(peer, entries, results)
             _save_checkpoint(checkpoint, feed_id, f"{position.txid}:{position.seq}")

@@ -50,9 +50,10 @@ def changes(request: HttpRequest) -> HttpResponse:
         return _receive(request)
     try:
         limit = _limit(request.GET.get("limit"))
-        return json_response(serving.changes_page(since=request.GET.get("since"), limit=limit))
+        page = serving.changes_page(since=request.GET.get("since"), limit=limit)
     except ValueError as exc:
         return problem(400, "Bad request", str(exc))
+    return HttpResponse(page.encode("utf-8"), content_type="application/json")
 
 
 def _limit(raw: str | None) -> int:

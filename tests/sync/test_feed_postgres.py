@@ -1,6 +1,7 @@
 """PROTOCOL.md rule 6 on real PostgreSQL: a follower reading cursor after cursor sees every
 committed change even when transactions commit out of sequence order."""
 
+import json
 import uuid
 
 import psycopg
@@ -58,10 +59,10 @@ def test_a_follower_misses_nothing_when_an_earlier_transaction_commits_later(set
         fast.commit()
         assert slow_seq < fast_seq
 
-        first = serving.changes_page(since=None, limit=100)
+        first = json.loads(serving.changes_page(since=None, limit=100))
         naive_first = naive_read(0)
         slow.commit()
-        second = serving.changes_page(since=first["next"], limit=100)
+        second = json.loads(serving.changes_page(since=first["next"], limit=100))
         naive_second = naive_read(max(seq for _, seq in naive_first))
     finally:
         slow.close()
