@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler
 
+from registry import search as fulltext
 from registry import selectors
 from registry.filters import FILTERS, FilterInvalid
 from registry.models import UseCase
@@ -91,7 +93,18 @@ class CSVRenderer(BaseRenderer):
         return JSONRenderer().render(data)
 
 
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Each endpoint answers in one media type whatever the Accept header says (no 406s)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class CatalogueView(APIView):
+    content_negotiation_class = FirstRendererNegotiation
     authentication_classes = [BasicAuthentication, SessionAuthentication]
     permission_classes = [AllowAny]
     throttle_classes = [CatalogueAnonThrottle]
@@ -120,8 +133,9 @@ def catalogue_queryset(request):
         qs = selectors.filter_use_cases(qs, params=request.query_params, user=request.user)
     except FilterInvalid as exc:
         raise exceptions.ValidationError(exc.errors) from None
-    if query and (len(query) > 500 or "\x00" in query):
-        raise exceptions.ValidationError({"search": ["At most 500 characters of text."]})
+    if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
+        limit = fulltext.MAX_QUERY_LENGTH
+        raise exceptions.ValidationError({"search": [f"At most {limit} characters of text."]})
     return selectors.search_use_cases(qs, query=query), query
 
 
@@ -176,7 +190,7 @@ def _filter_parameters() -> list[OpenApiParameter]:
 
 SEARCH_PARAMETER = OpenApiParameter(
     "search",
-    str,
+    {"type": "string", "maxLength": fulltext.MAX_QUERY_LENGTH},
     description='Full-text query (words, "quoted phrase", OR, -word). Results then carry a '
     "highlighted `snippet` and are ordered by relevance unless `ordering` says otherwise.",
     examples=[OpenApiExample("words", value="signal detection")],
@@ -192,12 +206,23 @@ LIST_PARAMETERS = [
     ),
     OpenApiParameter("cursor", str, description="Opaque position from a previous `next` link."),
     OpenApiParameter(
-        "page_size", int, description=f"1 to {selectors.MAX_PAGE_SIZE} (larger is capped)."
+        "page_size",
+        {"type": "integer", "minimum": 1},
+        description=f"1 to {selectors.MAX_PAGE_SIZE} (larger is capped).",
     ),
 ]
 PROBLEMS = {
-    400: OpenApiResponse(ProblemSerializer, description="Bad parameters (named in errors)."),
-    429: OpenApiResponse(ProblemSerializer, description="Too many requests (anonymous)."),
+    (400, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer, description="Bad parameters (named in errors)."
+    ),
+    (429, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer, description="Too many requests (anonymous clients)."
+    ),
+}
+NOT_FOUND = {
+    (404, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer, description="No such use case visible to the caller."
+    )
 }
 EXAMPLE_USE_CASE = {
     "uid": "1f0e3c8a-58b2-4a55-9c1e-2b7d9b6a5d10",
@@ -270,7 +295,7 @@ class UseCaseDetailView(CatalogueView):
         summary="One use case",
         description="A use case is identified by its origin agency's code and its uid (a uid is "
         "unique within its origin). 404 when absent or not visible to the caller.",
-        responses={200: UseCaseSerializer, 404: OpenApiResponse(ProblemSerializer), **PROBLEMS},
+        responses={200: UseCaseSerializer, **NOT_FOUND, **PROBLEMS},
         examples=[OpenApiExample("A use case", value=EXAMPLE_USE_CASE, response_only=True)],
     )
     def get(self, request, origin: str, uid):
@@ -288,7 +313,7 @@ class SimilarUseCasesView(CatalogueView):
         summary="Similar use cases at other agencies",
         description="Visible use cases of other agencies sharing words with this one's title and "
         "tags, best first (at most 10).",
-        responses={200: UseCasePageSerializer, 404: OpenApiResponse(ProblemSerializer), **PROBLEMS},
+        responses={200: UseCasePageSerializer, **NOT_FOUND, **PROBLEMS},
         examples=[
             OpenApiExample(
                 "Similar",
@@ -371,7 +396,7 @@ class AgencyListView(CatalogueView):
         summary="Agencies",
         description="Every agency this node knows, with the number of its use cases visible to "
         "the caller.",
-        responses={200: AgencyListSerializer, 429: PROBLEMS[429]},
+        responses={200: AgencyListSerializer, **PROBLEMS},
         examples=[
             OpenApiExample(
                 "Agencies",
@@ -429,7 +454,7 @@ EXPORT_PARAMETERS = [*_filter_parameters(), SEARCH_PARAMETER, LIST_PARAMETERS[-3
 
 
 class CSVExportView(ExportView):
-    renderer_classes = [CSVRenderer, JSONRenderer]
+    renderer_classes = [CSVRenderer]
     export_format = "csv"
 
     @extend_schema(

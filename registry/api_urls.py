@@ -24,5 +24,5 @@ urlpatterns = [
     path("facets/", api.FacetsView.as_view(), name="facets"),
     path("stats/", api.StatsView.as_view(), name="stats"),
     path("agencies/", api.AgencyListView.as_view(), name="agency-list"),
-    re_path(r"^.*$", api.NotFoundView.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", api.NotFoundView.as_view(), name="not-found"),
 ]
