@@ -4,6 +4,7 @@ Every failure becomes one of a few exceptions that say what the engine should do
 stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavailable)."""
 
 import datetime as dt
+import threading
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
@@ -45,10 +46,23 @@ class RequestRefused(PeerError):
 class PeerClient:
     def __init__(self, base_url: str, token: str, *, timeout: float | None = None):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.token = token
         self.timeout = timeout or settings.SYNC_HTTP_TIMEOUT_SECONDS
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["Accept"] = "application/json"
+        # One session per thread: pushes run a few pages concurrently, and a requests.Session
+        # is not documented as thread-safe.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self.token}"
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+            self._sessions.append(session)
+        return session
 
     def node(self) -> dict:
         return self._request("GET", "node")
@@ -77,7 +91,8 @@ class PeerClient:
         return results
 
     def close(self) -> None:
-        self.session.close()
+        for session in self._sessions:
+            session.close()
 
     def _request(self, method: str, path: str, **kwargs) -> dict:
         url = urljoin(self.base_url, PREFIX + path)

@@ -10,8 +10,9 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -194,24 +195,46 @@ def _record_health(peer: Peer, outcome: CycleResult) -> None:
 
 
 def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> None:
-    """Send own changes after the acknowledged position, page by page."""
+    """Send own changes after the acknowledged position, page by page.
+
+    Up to SYNC_PUSH_CONCURRENCY pages are in flight at once (the next page is read and sent while
+    the peer works on the previous one); answers are acknowledged strictly in order, so the
+    checkpoint only ever covers pages the peer answered, and a failure repeats from there."""
     feed_id = str(feed.current_feed_id())
     checkpoint = _checkpoint(peer, Direction.PUSH)
-    position = _own_position(checkpoint, feed_id)
+    start = _own_position(checkpoint, feed_id)
+    depth = max(1, settings.SYNC_PUSH_CONCURRENCY)
+    in_flight: deque[tuple[list[serving.FeedRow], Future]] = deque()
+    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="sync-push") as pool:
+        for entries in _own_pages(start):
+            answer = pool.submit(client.post_changes, [e.envelope for e in entries])
+            in_flight.append((entries, answer))
+            if len(in_flight) >= depth:
+                _acknowledge(peer, checkpoint, feed_id, run, owner, *in_flight.popleft())
+        while in_flight:
+            _acknowledge(peer, checkpoint, feed_id, run, owner, *in_flight.popleft())
+
+
+def _own_pages(position: Position) -> Iterator[list[serving.FeedRow]]:
     size = min(settings.SYNC_PUSH_BATCH_SIZE, protocol.MAX_BATCH)
     for _ in range(MAX_PAGES):
         entries = serving.read_envelopes(after=position, limit=size, origins=[settings.NODE_AGENCY])
         if not entries:
             return
-        results = client.post_changes([e.envelope for e in entries])
-        position = entries[-1].position
-        with transaction.atomic():
-            _remember_rejections(peer, entries, results)
-            _save_checkpoint(checkpoint, feed_id, f"{position.txid}:{position.seq}")
-        _count(run, results)
-        renew_lease(peer, owner)
+        yield entries
         if len(entries) < size:
             return
+        position = entries[-1].position
+
+
+def _acknowledge(peer, checkpoint, feed_id, run, owner, entries, answer: Future) -> None:
+    results = answer.result()  # a failed page raises here, before anything is acknowledged
+    position = entries[-1].position
+    with transaction.atomic():
+        _remember_rejections(peer, entries, results)
+        _save_checkpoint(checkpoint, feed_id, f"{position.txid}:{position.seq}")
+    _count(run, results)
+    renew_lease(peer, owner)
 
 
 def _own_position(checkpoint: Checkpoint, feed_id: str) -> Position:
