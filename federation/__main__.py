@@ -4,7 +4,6 @@ Runs until Ctrl-C or SIGTERM, then stops every process it started. See docs/oper
 """
 
 import argparse
-import json
 import signal
 import sys
 import time
@@ -111,13 +110,14 @@ def set_up(federation: Federation, args: argparse.Namespace) -> None:
     print(f"Preparing {len(federation.nodes)} nodes under {federation.run_dir} ...", flush=True)
     federation.prepare()
     for node in federation.nodes.values():
-        if not args.no_seed:
+        if args.no_seed:
+            node.ensure_superuser()
+        else:
             print(f"  {node.config.agency}: seed_demo", flush=True)
-            node.manage("seed_demo")
+            node.manage("seed_demo", "--password", node.admin_password())
         if args.with_inventories:
             import_inventory(node, args.data)
-        node.ensure_superuser()
-    write_state(federation)
+    federation.write_state()
     print("Starting web servers, workers and beat ...", flush=True)
     federation.start()
 
@@ -140,36 +140,19 @@ def import_inventory(node: Node, data_dir: Path) -> None:
         file_format,
         "--publication-level",
         "network",
+        "--contact-email",
+        f"ai-registry@{node.config.agency.lower()}.example.org",
     )
     print(f"    {output.strip().splitlines()[-1] if output.strip() else 'done'}", flush=True)
-
-
-def write_state(federation: Federation) -> None:
-    """The nodes' addresses and data dirs (no tokens), for scripts and tests that look inside."""
-    state = {
-        code: {
-            "agency": n.config.agency,
-            "role": n.config.role,
-            "url": n.url,
-            "port": n.config.port,
-            "data_dir": str(n.config.data_dir),
-            "database_url": n.config.database_url,
-            "broker_url": n.config.broker_url,
-            "hub_url": n.config.hub_url,
-            "production": n.config.production,
-        }
-        for code, n in federation.nodes.items()
-    }
-    (federation.run_dir / "federation.json").write_text(json.dumps(state, indent=2))
 
 
 def print_welcome(federation: Federation, args: argparse.Namespace) -> None:
     print("\nThe federation is up:\n")
     for node in federation.nodes.values():
-        password = (node.config.data_dir / "admin_password").read_text().strip()
+        logins = "admin" if args.no_seed else f"admin or {node.config.agency.lower()}-admin"
         print(
-            f"  {node.config.agency:<10} {node.config.role:<7} {node.url}/  "
-            f"admin: {node.url}/admin/  login admin / {password}"
+            f"  {node.config.agency:<9} {node.config.role:<7} {node.url}/  admin {node.url}/admin/"
+            f"  login {logins}, password {node.admin_password()}"
         )
     print(
         f"\nSync every {args.interval}s. Logs: {federation.run_dir}/<node>/logs/. "

@@ -155,23 +155,25 @@ class Node:
             raise NodeError(f"{self.config.agency}: issue_peer_token {agency} printed no token")
         return lines[-1].strip()
 
-    def ensure_superuser(self, username: str = "admin") -> str:
-        """An admin login for the demo; the password is kept in the data dir for re-runs."""
+    def admin_password(self) -> str:
+        """The demo logins' password: made once per node and kept in its data dir."""
         path = self.config.data_dir / "admin_password"
-        if path.exists():
-            return path.read_text().strip()
-        password = secrets.token_urlsafe(9)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(12))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def ensure_superuser(self, username: str = "admin") -> None:
+        """A superuser login with admin_password(), for nodes that are not seeded."""
         self.shell(
             "from django.contrib.auth import get_user_model\n"
             "User = get_user_model()\n"
             f"user, _ = User.objects.get_or_create(username={username!r})\n"
             "user.is_staff = user.is_superuser = True\n"
-            f"user.set_password({password!r})\n"
+            f"user.set_password({self.admin_password()!r})\n"
             "user.save()\n"
         )
-        path.write_text(password)
-        path.chmod(0o600)
-        return password
 
     # --- long-running processes -------------------------------------------------------------
 
@@ -247,9 +249,14 @@ class Node:
             self.wait_ready()
 
     def stop(self) -> None:
-        """Stop every process of this node: beat first, so no new work is queued."""
-        for kind in ("beat", "worker", "web"):
-            self.stop_process(kind)
+        """Stop every process of this node (all at once: see processes.stop)."""
+        processes.stop(*self.detach_processes())
+
+    def detach_processes(self) -> list[subprocess.Popen]:
+        """Hand over this node's processes (to be stopped) and forget them."""
+        running = list(self.processes.values())
+        self.processes.clear()
+        return running
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> dict:
         """Poll GET /federation/v1/node until it answers with this node's identity."""

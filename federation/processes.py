@@ -44,12 +44,16 @@ def signal_group(process: subprocess.Popen, sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
-def stop(process: subprocess.Popen, *, grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM to the whole group, SIGKILL to whatever is still there after `grace` seconds."""
-    signal_group(process, signal.SIGTERM)
-    if not _wait_group_gone(process, grace):
-        signal_group(process, signal.SIGKILL)
-        _wait_group_gone(process, grace)
+def stop(*group_leaders: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM to every group at once, SIGKILL to whatever is still there after `grace` seconds.
+    Stopping all together keeps a federation's shutdown as long as its slowest process's."""
+    for process in group_leaders:
+        signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in group_leaders:
+        if not _wait_group_gone(process, max(0.0, deadline - time.monotonic())):
+            signal_group(process, signal.SIGKILL)
+            _wait_group_gone(process, grace)
 
 
 def kill(process: subprocess.Popen) -> None:

@@ -5,6 +5,8 @@ With a PostgreSQL server URL and a Redis URL, each node gets a database of its o
 and a Redis database number of its own (the given one, then the next ones).
 """
 
+import dataclasses
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from federation import processes
 from federation.launcher import Node, NodeConfig
 
 HUB = "EMRN-HUB"
+STATE_FILE = "federation.json"
 AGENCIES = ("EMA", "DE-BFARM")
 
 
@@ -137,9 +140,28 @@ class Federation:
             raise
 
     def stop(self) -> None:
-        for node in reversed(list(self.nodes.values())):
-            node.stop()
+        """Stop every process of every node, all at once."""
+        processes.stop(*[p for node in self.nodes.values() for p in node.detach_processes()])
 
     def drop_databases(self) -> None:
         if not self.backend.embedded:
             self.backend.drop_databases(list(self.nodes))
+
+    def write_state(self) -> None:
+        """The nodes' addresses and data dirs (never tokens) in run_dir/federation.json, for
+        scripts and tests that look inside a running federation (see load_nodes)."""
+        state = {}
+        for code, node in self.nodes.items():
+            config = dataclasses.asdict(node.config)
+            config.update(data_dir=str(node.config.data_dir), hub_token="", extra_env={})
+            state[code] = config
+        (self.run_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+
+def load_nodes(run_dir: Path) -> dict[str, Node]:
+    """The nodes of a federation started elsewhere (by `python -m federation`)."""
+    state = json.loads((Path(run_dir) / STATE_FILE).read_text())
+    return {
+        code: Node(NodeConfig(**{**config, "data_dir": Path(config["data_dir"])}))
+        for code, config in state.items()
+    }
