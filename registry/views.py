@@ -3,9 +3,12 @@ may see (the same rules as the API); everything a page shows is in its query str
 state of a page is a link that can be shared.
 """
 
+import hashlib
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import FieldError
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -32,6 +35,7 @@ SORT_OPTIONS = [
     ("ai_act_risk", _("AI Act risk class")),
 ]
 SIMILAR_LIMIT = 5
+COUNTS_CACHE_SECONDS = 30
 MAX_MONTHS = 12 * 50
 PAGE_FACETS = [
     ("agency", _("Agency")),
@@ -94,7 +98,11 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
 
 
 def agency_list(request: HttpRequest) -> HttpResponse:
-    agencies = selectors.agency_summaries(user=request.user)
+    agencies = _cached(
+        "agencies",
+        repr(selectors.sees_network(request.user)),
+        lambda: list(selectors.agency_summaries(user=request.user)),
+    )
     return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
 
 
@@ -107,14 +115,21 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
     except selectors.CursorInvalid as exc:
         return _bad_request(request, {CURSOR_PARAM: [str(exc)]})
-    mix = selectors.facet_counts(own, fields=("stage", "ai_act_risk"))
+    mix = _cached(
+        "agency",
+        repr((selectors.sees_network(request.user), agency.code)),
+        lambda: {
+            **selectors.facet_counts(own, fields=("stage", "ai_act_risk")),
+            "last_received": own.aggregate(last=Max("received_at"))["last"],
+        },
+    )
     context = {
         "nav": "agencies",
         "agency": agency,
         "total": sum(mix["stage"].values()),
         "is_home": agency.code == settings.NODE_AGENCY,
         "last_sync": _last_successful_sync(agency.code),
-        "last_received": own.order_by("-received_at").values_list("received_at", flat=True).first(),
+        "last_received": mix["last_received"],
         "stage_chart": _vocabulary_chart(mix["stage"], v.Stage, _("Use cases by stage"), "stage"),
         "risk_chart": _vocabulary_chart(
             mix["ai_act_risk"], v.AiActRisk, _("Use cases by AI Act risk class"), "risk"
@@ -127,7 +142,11 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def statistics(request: HttpRequest) -> HttpResponse:
-    stats = selectors.network_stats(selectors.visible_use_cases(user=request.user))
+    stats = _cached(
+        "stats",
+        repr(selectors.sees_network(request.user)),
+        lambda: selectors.network_stats(selectors.visible_use_cases(user=request.user)),
+    )
     agency_bars = [
         charts.Bar(row["code"], row["count"], reverse("registry:agency", args=[row["code"]]))
         for row in stats["by_agency"]
@@ -167,18 +186,23 @@ def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[d
     its other values still show how many a wider choice would add (values of one facet are OR)."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
     chosen = {name: _chosen(params, name) for name in names}
-    counts = selectors.facet_counts(
-        matches, fields=tuple(name for name in names if not chosen[name])
-    )
-    for name in (name for name in names if chosen[name]):
-        without = params.copy()
-        without.pop(name)
-        wider = selectors.filter_use_cases(visible, params=without, user=user)
-        wider = selectors.search_use_cases(wider, query=search)
-        counts.update(selectors.facet_counts(wider, fields=(name,)))
+
+    def count():
+        counts = selectors.facet_counts(
+            matches, fields=tuple(name for name in names if not chosen[name])
+        )
+        for name in (name for name in names if chosen[name]):
+            without = params.copy()
+            without.pop(name)
+            wider = selectors.filter_use_cases(visible, params=without, user=user)
+            wider = selectors.search_use_cases(wider, query=search)
+            counts.update(selectors.facet_counts(wider, fields=(name,)))
+        return counts
+
+    counts = _cached("facets", _state_key(params, user=user), count)
     agency_names = dict(Agency.objects.values_list("code", "name"))
     labels = dict(PAGE_FACETS)
-    return [
+    groups = [
         {
             "param": name,
             "label": labels[name],
@@ -186,6 +210,30 @@ def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[d
         }
         for name in names
     ]
+    return groups
+
+
+def _state_key(params: QueryDict, *, user) -> str:
+    """What the counts depend on: the visitor's tier, the filters and the search."""
+    kept = sorted(
+        (name, value)
+        for name, values in params.lists()
+        if name not in (CURSOR_PARAM, SORT_PARAM)
+        for value in values
+    )
+    return repr((selectors.sees_network(user), kept))
+
+
+def _cached(kind: str, state: str, compute):
+    """Counting facets scans every matching row, several times over: at 100,000 records that
+    costs far more than the page itself. The same counts are served again for a short while
+    (the result list and its total stay live), so a busy catalogue counts each view once."""
+    key = f"registry:pages:{kind}:" + hashlib.sha256(state.encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, COUNTS_CACHE_SECONDS)
+    return value
 
 
 def _chosen(params: QueryDict, name: str) -> set[str]:

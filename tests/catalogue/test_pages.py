@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -91,6 +92,14 @@ def seed_catalogue() -> dict[str, Agency]:
     UseCaseFactory(origin=home, uid=DRAFT_UID, publication_level="draft", title="Draft idea")
     UseCaseFactory(origin=home, uid=INTERNAL_UID, publication_level="internal", title="HR bot")
     return {"home": home, "bfarm": bfarm, "ansm": ansm}
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts_cache():
+    """The pages cache facet counts and statistics for a while; each test starts without."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -248,6 +257,25 @@ def test_pages_link_to_the_next_page_and_keep_the_filters(client, catalogue_data
     titles_one, titles_two = result_titles(first), result_titles(second)
     assert len(titles_one) == 20 and len(titles_two) == 3
     assert not set(titles_one) & set(titles_two)
+
+
+def facet_count(html: str, value: str) -> int:
+    return int(
+        re.search(
+            rf'value="{value}"[^>]*>\s*<label[^>]*>[^<]+</label>\s*<span[^>]*>(\d+)<', html
+        ).group(1)
+    )
+
+
+def test_facet_counts_are_reused_for_a_while_but_results_and_total_are_live(client, catalogue_data):
+    assert facet_count(client.get("/").content.decode(), "DE-BFARM") == 1
+    UseCaseFactory(origin=catalogue_data["bfarm"], publication_level="public", title="Newcomer")
+    html = client.get("/").content.decode()
+    assert "Newcomer" in result_titles_from_html(html)
+    assert "4 use cases found" in html
+    assert facet_count(html, "DE-BFARM") == 1
+    cache.clear()
+    assert facet_count(client.get("/").content.decode(), "DE-BFARM") == 2
 
 
 def test_export_links_carry_the_current_filters(client, catalogue_data):

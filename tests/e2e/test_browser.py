@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.catalogue.test_pages import INSPECTION_UID, TRANSLATION_UID, seed_catalogue
 from tests.factories import UserFactory
@@ -63,6 +64,7 @@ def page(browser, live_server):
 
 @pytest.fixture
 def seeded(transactional_db):
+    cache.clear()  # counts cached by an earlier test's pages would not match these rows
     return seed_catalogue()
 
 
