@@ -354,8 +354,15 @@ class FacetsView(CatalogueView):
     )
     def get(self, request):
         qs, _ = catalogue_queryset(request)
-        facets = selectors.facet_counts(qs, fields=selectors.facet_fields(user=request.user))
-        return Response({"total": qs.order_by().count(), "facets": facets})
+        fields = selectors.facet_fields(user=request.user)
+
+        def count():
+            return {
+                "total": qs.order_by().count(),
+                "facets": selectors.facet_counts(qs, fields=fields),
+            }
+
+        return Response(selectors.cached_counts(f"facets{fields}", qs, count))
 
 
 class StatsView(CatalogueView):
@@ -387,7 +394,7 @@ class StatsView(CatalogueView):
     )
     def get(self, request):
         qs, _ = catalogue_queryset(request)
-        return Response(selectors.network_stats(qs))
+        return Response(selectors.cached_counts("stats", qs, lambda: selectors.network_stats(qs)))
 
 
 class AgencyListView(CatalogueView):

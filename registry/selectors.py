@@ -15,11 +15,14 @@ Typical use:
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db.models import (
     Case,
     Count,
@@ -27,6 +30,7 @@ from django.db.models import (
     Field,
     Func,
     IntegerField,
+    Max,
     Q,
     QuerySet,
     Value,
@@ -43,6 +47,7 @@ from registry.validation import FIELDS, NETWORK_ONLY_FIELDS
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
+COUNTS_CACHE_SECONDS = 300
 PUBLIC_FIELDS: tuple[str, ...] = tuple(
     name for name in FIELDS if name not in NETWORK_ONLY_FIELDS and name != "publication_level"
 )
@@ -332,6 +337,30 @@ def _by_month(qs: QuerySet[UseCase], field: str) -> list[dict]:
     return [{"month": row["month"].strftime("%Y-%m"), "count": row["n"]} for row in rows]
 
 
+def catalogue_stamp() -> str:
+    """Changes whenever a use case is added, removed or changed (count, latest change, latest
+    row): the part of a cache key that keeps cached counts exact."""
+    row = UseCase.objects.aggregate(n=Count("pk"), m=Max("modified"), i=Max("pk"))
+    return f"{row['n']}|{row['m']}|{row['i']}"
+
+
+def cached_counts(kind: str, qs: QuerySet[UseCase], compute: Callable[[], Any]) -> Any:
+    """compute() for qs, served from the cache while the catalogue is unchanged: counting scans
+    every matching row, so a busy catalogue counts each view once (at most COUNTS_CACHE_SECONDS
+    old if a change were ever to slip past the stamp)."""
+    try:
+        sql, params = qs.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return compute()
+    state = f"{kind}|{sql}|{params!r}|{catalogue_stamp()}"
+    key = "registry:counts:" + hashlib.sha256(state.encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, COUNTS_CACHE_SECONDS)
+    return value
+
+
 def agency_summaries(*, user) -> QuerySet[Agency]:
     """Every agency with `use_case_count`, the use cases of it that user may see."""
     visible = Q(use_cases__publication_level__in=visible_levels(user=user))
@@ -345,6 +374,7 @@ __all__ = [
     "FilterInvalid",
     "Page",
     "agency_summaries",
+    "cached_counts",
     "facet_counts",
     "facet_fields",
     "filter_use_cases",

@@ -6,6 +6,7 @@ import pytest
 
 from registry import vocabularies as v
 from tests.catalogue.test_api import visible
+from tests.factories import UseCaseFactory
 
 SCALAR_FACETS = [
     "stage",
@@ -123,3 +124,16 @@ def test_schema_and_its_documentation_pages_are_served_without_a_cdn(client):
         html = page.content.decode()
         assert "cdn." not in html
         assert "drf_spectacular_sidecar" in html
+
+
+def test_counts_are_fresh_after_any_change(anon_client, catalogue):
+    before = anon_client.get("/api/v1/facets/").json()
+    stats_before = anon_client.get("/api/v1/stats/").json()
+    UseCaseFactory(publication_level="public", stage="idea")
+
+    after = anon_client.get("/api/v1/facets/").json()
+    stats_after = anon_client.get("/api/v1/stats/").json()
+
+    assert after["total"] == before["total"] + 1
+    assert after["facets"]["stage"]["idea"] == before["facets"]["stage"]["idea"] + 1
+    assert stats_after["total"] == stats_before["total"] + 1

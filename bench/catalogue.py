@@ -1,0 +1,437 @@
+"""Catalogue latency under load: N records on PostgreSQL, a real gunicorn, 10 concurrent clients.
+
+    python bench/catalogue.py                       # 100,000 records (about two minutes to seed)
+    python bench/catalogue.py --records 5000        # a quick run
+
+It creates (and drops first) its own database, migrates, seeds records with bulk_create (texts
+from the real US federal inventory in ../shared/data when present), starts gunicorn on
+127.0.0.1, and prints p50/p95 per scenario: the home page with facets, a full-text search, a
+deep page of results (by cursor and by following `next`), a use-case detail (API and page), and
+a full CSV export's time with the server's peak RSS. Goal: p95 under 100 ms. Every loop is
+bounded in count and time; the server is stopped at the end.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import itertools
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "us_omb_2025_individually_reported_AI_use_cases.csv"
+AGENCIES = [
+    ("EMA", "European Medicines Agency", "EU", "ema"),
+    ("DE-BFARM", "Federal Institute for Drugs and Medical Devices", "DE", "human"),
+    ("DE-PEI", "Paul-Ehrlich-Institut", "DE", "human"),
+    ("FR-ANSM", "ANSM", "FR", "human"),
+    ("NL-CBG-MEB", "Medicines Evaluation Board", "NL", "human_and_veterinary"),
+    ("ES-AEMPS", "AEMPS", "ES", "human_and_veterinary"),
+    ("IT-AIFA", "AIFA", "IT", "human"),
+    ("SE-MPA", "Medical Products Agency", "SE", "human_and_veterinary"),
+    ("DK-DKMA", "Danish Medicines Agency", "DK", "human_and_veterinary"),
+    ("IE-HPRA", "HPRA", "IE", "human_and_veterinary"),
+    ("BE-FAMHP", "FAMHP", "BE", "human_and_veterinary"),
+    ("AT-BASG", "BASG", "AT", "human_and_veterinary"),
+    ("PL-URPL", "URPL", "PL", "human_and_veterinary"),
+]
+SEARCHES = [
+    "signal detection",
+    "translation",
+    "chatbot",
+    "fraud",
+    "document classification",
+    "language model",
+    "image",
+    "forecast",
+    "inspection report",
+    "survey responses",
+]
+CLIENTS = 10
+MAX_SCENARIO_SECONDS = 120
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="per scenario")
+    parser.add_argument("--database", default="ar_bench_catalogue")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_args()
+
+
+def configure(args, static_root: str) -> None:
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{args.pg}/{args.database}",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key-not-for-production",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "API_ANON_THROTTLE": "100000000/min",
+            "STATIC_ROOT": static_root,
+            "DB_CONN_MAX_AGE": "60",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    sys.path.insert(0, str(ROOT))
+
+
+def recreate_database(args) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.database}"')
+
+
+def source_texts() -> list[dict]:
+    """Realistic titles and texts; synthetic ones when the shared data is not beside the repo."""
+    if SHARED_DATA.exists():
+        with SHARED_DATA.open(encoding="utf-8-sig", errors="replace") as handle:
+            rows = [r for r in csv.DictReader(handle) if r.get("use_case_name")]
+        return [
+            {
+                "title": r["use_case_name"][:180],
+                "summary": (r.get("problem_solved") or r["use_case_name"])[:340],
+                "purpose": r.get("problem_solved") or r["use_case_name"],
+                "benefits": r.get("benefits") or "",
+                "description": r.get("system_outputs") or "",
+                "vendor": (r.get("vendor_name") or "")[:200],
+            }
+            for r in rows
+        ]
+    return [
+        {
+            "title": f"{topic.capitalize()} assistant",
+            "summary": f"Helps assessors with {topic}.",
+            "purpose": f"Faster {topic}.",
+            "benefits": "",
+            "description": "",
+            "vendor": "",
+        }
+        for topic in SEARCHES
+    ]
+
+
+def seed(records: int) -> float:
+    from django.db import connection
+
+    from registry import vocabularies as v
+    from registry.models import Agency, UseCase
+
+    started = time.perf_counter()
+    for code, name, country, kind in AGENCIES:
+        Agency.objects.create(code=code, name=name, country=country, kind=kind)
+    texts = source_texts()
+    rnd = random.Random(42)
+    levels = ["public"] * 14 + ["network"] * 4 + ["internal", "draft"]
+    now = dt.datetime.now(dt.UTC)
+    batch = []
+    for i in range(records):
+        text = texts[i % len(texts)]
+        stage = rnd.choice(v.Stage.values)
+        risk = rnd.choice(["minimal", "minimal", "limited", "high", "not_assessed"])
+        origin = AGENCIES[i % len(AGENCIES)][0]
+        started_on = dt.date(2019, 1, 1) + dt.timedelta(days=rnd.randrange(2400))
+        batch.append(
+            UseCase(
+                origin_id=origin,
+                version=1 + i % 4,
+                publication_level=rnd.choice(levels),
+                modified=now - dt.timedelta(minutes=i),
+                received_at=None if origin == "EMA" else now,
+                received_from="" if origin == "EMA" else "EMRN-HUB",
+                title=f"{text['title']} ({i})",
+                summary=text["summary"],
+                description=text["description"],
+                purpose=text["purpose"],
+                benefits=text["benefits"],
+                outputs=rnd.sample(v.Output.values, 1 + i % 2),
+                regulatory_processes=rnd.sample(v.RegulatoryProcess.values, 1 + i % 3),
+                medicine_scope=rnd.choice(v.MedicineScope.values),
+                workplan_area=rnd.choice(v.WorkplanArea.values),
+                techniques=rnd.sample(v.Technique.values, 1 + i % 2),
+                tags=[f"tag{i % 50}"],
+                stage=stage,
+                started_on=started_on,
+                operational_since=started_on + dt.timedelta(days=200)
+                if stage == "production"
+                else None,
+                retired_on=dt.date(2026, 1, 1) if stage == "retired" else None,
+                ai_act_role=rnd.choice(v.AiActRole.values),
+                ai_act_risk=risk,
+                ai_act_justification="Assessed by the AI officer." if risk == "high" else "",
+                uses_gpai=i % 5 == 0,
+                affects_individuals=i % 3 == 0,
+                personal_data=rnd.choice(v.PersonalData.values),
+                dpia_status=rnd.choice(v.DpiaStatus.values),
+                human_oversight=rnd.choice(v.HumanOversight.values),
+                sourcing=rnd.choice(v.Sourcing.values),
+                vendor=text["vendor"],
+                hosting=rnd.choice(v.Hosting.values),
+                reusable=i % 4 == 0,
+                contact_email="ai@example.europa.eu",
+                data_sources=["EudraVigilance"] if i % 2 else ["literature"],
+            )
+        )
+        if len(batch) == 2000:
+            UseCase.objects.bulk_create(batch)
+            batch = []
+    UseCase.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def start_server(args) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{args.port}",
+        "--workers", str(args.workers),
+        "--worker-class", "gthread",
+        "--threads", str(args.threads),
+        "--timeout", "120",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base(args)}/api/v1/agencies/", timeout=2).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("gunicorn did not come up within 60 s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def base(args) -> str:
+    return f"http://127.0.0.1:{args.port}"
+
+
+def measure(urls: list[str], *, total: int) -> dict:
+    """Fetch urls round-robin from CLIENTS threads, total requests in all (after a warm-up)."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + MAX_SCENARIO_SECONDS
+
+    def client():
+        session = requests.Session()
+        for url in urls[:2]:
+            session.get(url, timeout=60)
+        while time.monotonic() < deadline:
+            n = next(counter)
+            if n >= total:
+                return
+            started = time.perf_counter()
+            response = session.get(urls[n % len(urls)], timeout=60)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status_code != 200:
+                    errors.append(response.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=MAX_SCENARIO_SECONDS + 60)
+    return summary(latencies, errors)
+
+
+def summary(latencies: list[float], errors: list[int]) -> dict:
+    ordered = sorted(latencies)
+    if not ordered:
+        return {"n": 0, "p50": float("nan"), "p95": float("nan"), "errors": len(errors)}
+    return {
+        "n": len(ordered),
+        "p50": statistics.median(ordered) * 1000,
+        "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000,
+        "errors": len(errors),
+    }
+
+
+def follow_next(args, pages: int) -> dict:
+    """One client walks 50 pages of 200 by `next` (the deep pages get no cheaper than the first)."""
+    latencies = []
+    url = f"{base(args)}/api/v1/use-cases/?page_size=200"
+    session = requests.Session()
+    for _ in range(pages):
+        started = time.perf_counter()
+        body = session.get(url, timeout=60).json()
+        latencies.append(time.perf_counter() - started)
+        url = body["next"]
+        if not url:
+            break
+    return summary(latencies, [])
+
+
+def deep_cursors(count: int) -> list[str]:
+    """Cursors of the title ordering at random depths in the back half of the public records."""
+    from registry.models import UseCase
+    from registry.selectors import encode_cursor
+
+    public = UseCase.objects.filter(publication_level="public").order_by("title", "pk")
+    total = public.count()
+    rnd = random.Random(7)
+    cursors = []
+    for _ in range(count):
+        title, pk = public.values_list("title", "pk")[rnd.randrange(total // 2, total - 1)]
+        cursors.append(encode_cursor(title, pk, ordering="title"))
+    return cursors
+
+
+def sample_keys(count: int) -> list[tuple[str, str]]:
+    from registry.models import UseCase
+
+    rows = UseCase.objects.filter(publication_level="public").order_by("?")[:count]
+    return [(row.origin_id, str(row.uid)) for row in rows]
+
+
+def cold_facet_urls(url: str, count: int) -> list[str]:
+    """Filter combinations never asked before, so each request counts afresh (no cache hit)."""
+    combos = itertools.product(
+        [code for code, *_ in AGENCIES], ["idea", "pilot", "production", "retired"],
+        ["minimal", "limited", "high"], ["nlp", "machine_learning"],
+    )  # fmt: skip
+    return [
+        f"{url}/api/v1/facets/?agency={a}&stage={s}&ai_act_risk={r}&techniques={t}"
+        for a, s, r, t in itertools.islice(combos, count)
+    ]
+
+
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    return [server.pid, *pids]
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def export_run(args, server, query: str) -> dict:
+    """Stream one CSV export while sampling every server process's RSS every 20 ms."""
+    pids = worker_pids(server)
+    baseline = max(rss_kib(pid) for pid in pids)
+    peak = [baseline]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max([peak[0], *(rss_kib(pid) for pid in pids)])
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    size = rows = 0
+    with requests.get(f"{base(args)}/api/v1/use-cases/export.csv{query}", stream=True) as r:
+        for chunk in r.iter_content(chunk_size=65536):
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return {"seconds": elapsed, "mib": size / 2**20, "rows": rows - 1, "baseline": baseline,
+            "peak": peak[0]}  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
+    static_root = tempfile.mkdtemp(prefix="bench-static-")
+    configure(args, static_root)
+    recreate_database(args)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    seconds = seed(args.records)
+    print(f"seeded {args.records} use cases in {seconds:.1f} s on {os.environ['DATABASE_URL']}")
+    cursors = deep_cursors(50)
+    keys = sample_keys(200)
+    server = start_server(args)
+    try:
+        run_scenarios(args, server, cursors, keys)
+    finally:
+        stop_server(server)
+
+
+def run_scenarios(args, server, cursors, keys) -> None:
+    url = base(args)
+    home = requests.get(f"{url}/", timeout=60)
+    has_home = home.status_code == 200 and "text/html" in home.headers.get("Content-Type", "")
+    scenarios = {
+        "facets API (/api/v1/facets/)": [f"{url}/api/v1/facets/"],
+        "facets API, 300 distinct filters (cold)": cold_facet_urls(url, args.requests),
+        "full-text search API": [f"{url}/api/v1/use-cases/?search={q}" for q in SEARCHES],
+        "deep page API (cursor, back half)": [
+            f"{url}/api/v1/use-cases/?cursor={c}&page_size=20" for c in cursors
+        ],
+        "use-case detail API": [f"{url}/api/v1/use-cases/{o}/{u}/" for o, u in keys],
+    }
+    if has_home:
+        scenarios = {
+            "home page with facets (/)": [f"{url}/"],
+            "search page (/?search=)": [f"{url}/?search={q}" for q in SEARCHES],
+            "use-case page": [f"{url}/use-cases/{o}/{u}/" for o, u in keys],
+            **scenarios,
+        }
+    else:
+        print(f"no HTML home page at / (status {home.status_code}): measuring the facets API")
+    print(
+        f"\n{CLIENTS} concurrent clients, {args.requests} requests per scenario, gunicorn "
+        f"{args.workers} workers x {args.threads} threads, {args.records} records"
+    )
+    print(f"{'scenario':40} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+    for name, urls in scenarios.items():
+        row = measure(urls, total=args.requests)
+        print(f"{name:40} {row['n']:5d} {row['p50']:8.1f} {row['p95']:8.1f} {row['errors']:6d}")
+    row = follow_next(args, pages=50)
+    print(f"{'follow next x50, 200/page (1 client)':40} {row['n']:5d} {row['p50']:8.1f} "
+          f"{row['p95']:8.1f} {row['errors']:6d}")  # fmt: skip
+    for label, query in (("CSV export, all public", ""), ("CSV export, one agency", "?agency=EMA")):
+        e = export_run(args, server, query)
+        print(
+            f"{label}: {e['rows']} rows, {e['mib']:.1f} MiB in {e['seconds']:.2f} s; server "
+            f"RSS before {e['baseline'] / 1024:.0f} MiB, peak {e['peak'] / 1024:.0f} MiB"
+        )
+
+
+if __name__ == "__main__":
+    main()
