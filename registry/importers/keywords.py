@@ -44,7 +44,10 @@ CORPORATE_TOPICS = {
 
 OUTPUT_RULES = [
     (r"predict|forecast|voorspel|prognos|estimat|risk score|risicoscore", "prediction"),
-    (r"classif|categori|detect|identif|triage|herken|sorteer|indeling", "classification"),
+    (
+        r"classif|categori|detect|identif|triage|herken|sorteer|indeling|diagnos|signaler",
+        "classification",
+    ),
     (r"recommend|suggest|prioriti|advie|aanbevel|voorschrijv|voorstel", "recommendation"),
     (r"generat|draft|summar|chatbot|respons|samenvat", "generated_content"),
     (r"extract|transcri|ocr|anonymi|geanonimiseerd", "extraction"),
@@ -63,7 +66,10 @@ TECHNIQUE_RULES = [
         "computer_vision",
     ),
     (r"speech|transcri|spraak|voice", "speech"),
-    (r"optimi[sz]|linear programming|lineair programming|scheduling|roostering", "optimisation"),
+    (
+        r"optimi[sz]|optimalis|linear programming|lineair programming|scheduling|roostering",
+        "optimisation",
+    ),
     (r"rule[- ]?based|regel(s)?gebaseerd|op regels|beslisboom|decision tree", "rule_based"),
     (
         r"machine learning|\bml\b|zelflerend|supervised|deep learning|neural|regressi|"
