@@ -1,0 +1,283 @@
+"""Sync throughput on PostgreSQL: an agency pushes N realistic records to a hub over real HTTP.
+
+    python bench/sync.py                      # 100,000 records
+    python bench/sync.py --records 5000       # a quick run
+    python bench/sync.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+
+It creates (and drops at the end) two databases bench_<run>_emrn_hub and bench_<run>_ema,
+migrates both, generates N valid records at the agency straight into its tables with their feed
+entries (setup, not measured), measures the raw PostgreSQL upsert ceiling for the same rows (COPY
+into a staging table + INSERT ... ON CONFLICT DO UPDATE into a table shaped like the hub's use-case
+table), starts the hub on gunicorn (2 workers, DEBUG=0), then times, with the agency's peer set to
+push only:
+  1. full push: `manage.py sync_now` in its own process;
+  2. incremental push after 1% of the records changed (through registry.services);
+  3. the catch-up pull of the hub's network feed (all echoes of own records; shown for reference);
+  4. a push-and-pull cycle with nothing changed, in this process, counting its queries.
+It prints records/s and ratios, and the peak RSS (VmHWM) of the pushing process and of the hub's
+gunicorn workers. Goals (issue 3): full >= 25% of the ceiling, 1% change <= 3% of full, no-change
+a constant handful of queries, peak RSS < 300 MB.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ comes first on sys.path and this file would shadow the `sync` app.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
+
+from federation import processes  # noqa: E402
+from federation.launcher import Node, NodeConfig  # noqa: E402
+from federation.topology import Backend  # noqa: E402
+
+HUB, AGENCY = "EMRN-HUB", "EMA"
+CHUNK = 2000
+
+
+def main() -> None:
+    args = parse_args()
+    run = uuid.uuid4().hex[:6]
+    backend = Backend(postgres_url=args.postgres, db_prefix=f"bench_{run}")
+    work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    hub = Node(
+        NodeConfig(
+            agency=HUB,
+            role="hub",
+            data_dir=work / "hub",
+            port=processes.free_port(),
+            database_url=backend.database_url(HUB),
+            production=True,
+            web_workers=2,
+        )
+    )
+    agency = Node(
+        NodeConfig(
+            agency=AGENCY,
+            role="agency",
+            data_dir=work / "agency",
+            port=processes.free_port(),
+            database_url=backend.database_url(AGENCY),
+            hub_url=hub.url,
+        )
+    )
+    backend.create_databases([HUB, AGENCY], fresh=True)
+    try:
+        figures = run_bench(args, hub, agency)
+        report(args, figures)
+    finally:
+        hub.stop()
+        if not args.keep:
+            _close_django_connections()
+            backend.drop_databases([HUB, AGENCY])
+        print(f"\n(logs under {work}{'' if not args.keep else '; databases kept'})")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="share changed (0.01 = 1%%)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("DATABASE_URL", "").replace("sqlite", "")
+        or "postgres://postgres@127.0.0.1:5432/postgres",
+        help="any database on the PostgreSQL server to use (default: $BENCH_DATABASE_URL, "
+        "$DATABASE_URL, or the local server)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = parser.parse_args()
+    if not args.postgres.startswith("postgres"):
+        parser.error("this benchmark needs PostgreSQL: give --postgres URL")
+    return args
+
+
+def run_bench(args, hub: Node, agency: Node) -> dict:
+    step("migrating both databases")
+    hub.prepare()
+    agency.prepare()
+    agency.config.hub_token = hub.issue_peer_token(AGENCY)
+    setup_django(agency)
+    from bench import sync_data
+
+    step(f"generating {args.records:,} records at {AGENCY} (setup, not measured)")
+    sync_data.generate(args.records, chunk=CHUNK)
+    sync_data.configure_hub_peer(push=True, pull=False)
+
+    step("raw PostgreSQL upsert ceiling (COPY + INSERT ... ON CONFLICT)")
+    figures = {
+        "ceiling": sync_data.upsert_ceiling(agency.config.database_url, hub.config.database_url)
+    }
+
+    step("starting the hub: gunicorn, 2 workers, DEBUG=0")
+    hub.start_process("web")
+    hub.wait_ready()
+
+    databases = [agency.config.database_url, hub.config.database_url]
+    step("full push (sync_now)")
+    wait_for_feed_horizon(databases)
+    figures["full"] = timed_sync(agency)
+    changed = max(1, round(args.records * args.changed))
+    step(f"changing {changed:,} records through registry.services (not measured)")
+    sync_data.change(changed)
+    step("incremental push (sync_now)")
+    wait_for_feed_horizon(databases)
+    figures["incremental"] = timed_sync(agency)
+    figures["changed"] = changed
+
+    sync_data.configure_hub_peer(push=True, pull=True)
+    step("catch-up pull of the hub's network feed (sync_now, for reference)")
+    wait_for_feed_horizon(databases)
+    figures["catch_up"] = timed_sync(agency)
+
+    step("push and pull with nothing changed (in this process, queries counted)")
+    requests_before = federation_requests(hub)
+    figures["no_change"] = sync_data.no_change_cycle()
+    figures["no_change"]["http"] = federation_requests(hub) - requests_before
+    figures["hub_rss_kb"] = gunicorn_peak_rss_kb(hub)
+    return figures
+
+
+def wait_for_feed_horizon(database_urls: list[str], timeout: float = 600) -> None:
+    """Wait until every feed entry written so far is past the server's snapshot horizon.
+
+    A feed serves entries only below the oldest transaction still running on the PostgreSQL
+    server (PROTOCOL.md rule 6), and that horizon is server-wide: a long transaction in any other
+    database (another test run on a shared server) holds every node's feed back. Waiting here
+    keeps such a stall out of the timed phases; the wait is printed, never hidden."""
+    import psycopg
+
+    top = 0
+    for url in database_urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            top = max(
+                top,
+                conn.execute("SELECT COALESCE(MAX(txid), 0) FROM registry_feedentry").fetchone()[0],
+            )
+    started = time.monotonic()
+    with psycopg.connect(database_urls[0], autocommit=True) as conn:
+        while time.monotonic() - started < timeout:
+            horizon = conn.execute(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+            ).fetchone()[0]
+            if horizon > top:
+                break
+            time.sleep(1)
+        else:
+            raise SystemExit("a transaction elsewhere on the server held the feed back too long")
+    waited = time.monotonic() - started
+    if waited >= 1:
+        print(f"    (waited {waited:.0f}s for other transactions on the server to finish)")
+
+
+def setup_django(node: Node) -> None:
+    """This process becomes the agency node (for generation and the counted no-change cycle)."""
+    os.environ.update(node.environment())
+    os.chdir(ROOT)
+    import django
+
+    django.setup()
+
+
+def timed_sync(node: Node) -> dict:
+    """`manage.py sync_now` in its own process: wall time, peak RSS (wait4), its report."""
+    log = node.log_dir / "sync_now.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "django", "sync_now"],
+            env=node.environment(),
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, peak RSS included
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    child.returncode = code
+    output = log.read_text()
+    if code != 0:
+        raise SystemExit(f"sync_now failed ({code}):\n{output[-3000:]}")
+    print("    " + "\n    ".join(output.strip().splitlines()), flush=True)
+    return {"seconds": elapsed, "rss_kb": usage.ru_maxrss, "output": output}
+
+
+def federation_requests(node: Node) -> int:
+    """Federation requests the hub served so far, from gunicorn's access log."""
+    log = node.log_dir / "web.log"
+    return sum("/federation/v1/" in line for line in log.read_text(errors="replace").splitlines())
+
+
+def gunicorn_peak_rss_kb(node: Node) -> int:
+    """The largest VmHWM among the hub's gunicorn master and workers."""
+    master = node.processes["web"].pid
+    pids = [master] + [
+        int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == master
+    ]
+    return max(_vm_hwm_kb(pid) for pid in pids)
+
+
+def _parent(proc_dir: Path) -> int:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def report(args, f: dict) -> None:
+    n = args.records
+    ceiling = n / f["ceiling"]
+    full = n / f["full"]["seconds"]
+    incr_ratio = f["incremental"]["seconds"] / f["full"]["seconds"]
+    push_rss = max(f[k]["rss_kb"] for k in ("full", "incremental", "catch_up")) / 1024
+    hub_rss = f["hub_rss_kb"] / 1024
+    nc = f["no_change"]
+    print(f"\nSync bench on PostgreSQL, {n:,} records (agency {AGENCY} -> hub {HUB})")
+    print(f"  raw upsert ceiling:   {f['ceiling']:7.2f} s  {ceiling:9,.0f} records/s")
+    print(
+        f"  full push, end to end:{f['full']['seconds']:7.2f} s  {full:9,.0f} records/s"
+        f"  = {full / ceiling:5.1%} of the ceiling (goal >= 25%)"
+    )
+    print(
+        f"  incremental ({f['changed']:,} changed = {args.changed:.0%}):"
+        f" {f['incremental']['seconds']:.2f} s = {incr_ratio:5.1%} of the full push (goal <= 3%)"
+    )
+    print(f"  catch-up pull of {n:,} echoes (reference): {f['catch_up']['seconds']:.2f} s")
+    print(
+        f"  no-change push+pull:  {nc['seconds']:7.3f} s  {nc['queries']} queries"
+        f" ({nc['http']} HTTP requests)"
+    )
+    print(f"  peak RSS, pushing process (sync_now): {push_rss:6.1f} MB (goal < 300 MB)")
+    print(f"  peak RSS, receiving hub (gunicorn):   {hub_rss:6.1f} MB (goal < 300 MB)")
+
+
+def step(text: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {text} ...", flush=True)
+
+
+def _close_django_connections() -> None:
+    if "django" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+if __name__ == "__main__":
+    main()
