@@ -98,8 +98,11 @@ def read_changes(
 
 def changes_after(*, after: Position, origins: Iterable[str] | None = None):
     """The query behind read_changes, for readers that select only some columns."""
-    entries = FeedEntry.objects.filter(
-        Q(txid__gt=after.txid) | Q(txid=after.txid, seq__gt=after.seq)
+    # "(txid, seq) after the position", written as a range on txid so that the (txid, seq) and
+    # (origin, txid, seq) indexes serve it in order and a page stops after `limit` rows (an OR of
+    # the two cases made PostgreSQL read and sort the whole rest of the feed for every page).
+    entries = FeedEntry.objects.filter(txid__gte=after.txid).exclude(
+        txid=after.txid, seq__lte=after.seq
     )
     if origins is not None:
         entries = entries.filter(origin__in=list(origins))
@@ -114,12 +117,27 @@ class _Horizon(NamedTuple):
     own_txid: int
 
 
+# Transaction ids are cluster-wide, so the snapshot's xmin would let a long transaction in any
+# other database of the cluster (another node, a test run) stall this feed. Only transactions of
+# this database can write to it: the horizon is the oldest of those still in flight, else the
+# snapshot's xmax (every id below it has finished). pg_stat_activity is cached per transaction,
+# hence the clear first; its backend_xid is 32 bits, matched against the 64-bit snapshot ids.
+_HORIZON_SQL = """
+WITH snap AS (SELECT pg_current_snapshot() AS s),
+     here AS (SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+              WHERE datname = current_database() AND backend_xid IS NOT NULL)
+SELECT COALESCE(
+         (SELECT MIN(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+          WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM here)),
+         (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)),
+       COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)
+"""
+
+
 def _visible_horizon() -> _Horizon:
     with connection.cursor() as cursor:
         # A reader's own uncommitted writes are visible to it (tests run inside one transaction).
-        cursor.execute(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
-            " COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)"
-        )
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(_HORIZON_SQL)
         xmin, own = cursor.fetchone()
     return _Horizon(xmin, own)

@@ -21,8 +21,8 @@ pytestmark = [
 ]
 
 
-def open_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
+def open_connection(**overrides) -> psycopg.Connection:
+    params = {**connection.get_connection_params(), **overrides}
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return psycopg.connect(**params)
@@ -53,6 +53,9 @@ def naive_read(after_seq: int) -> list[tuple[str, int]]:
 def test_a_follower_misses_nothing_when_an_earlier_transaction_commits_later(settings):
     settings.NODE_ROLE, settings.NODE_AGENCY = "hub", "EMRN-HUB"
     slow, fast = open_connection(), open_connection()
+    # A long transaction in another database of the cluster must not hold this feed back.
+    elsewhere = open_connection(dbname="postgres")
+    elsewhere.execute("SELECT pg_current_xact_id()")
     try:
         slow_uid, slow_seq = write_entry(slow)  # takes the lower seq, stays open
         fast_uid, fast_seq = write_entry(fast)
@@ -65,8 +68,8 @@ def test_a_follower_misses_nothing_when_an_earlier_transaction_commits_later(set
         second = json.loads(serving.changes_page(since=first["next"], limit=100))
         naive_second = naive_read(max(seq for _, seq in naive_first))
     finally:
-        slow.close()
-        fast.close()
+        for conn in (slow, fast, elsewhere):
+            conn.close()
 
     seen = [c["uid"] for c in first["changes"] + second["changes"]]
     assert sorted(seen) == sorted([slow_uid, fast_uid]), "the cursor reader saw both, once each"
