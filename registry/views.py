@@ -3,10 +3,7 @@ may see (the same rules as the API); everything a page shows is in its query str
 state of a page is a link that can be shared.
 """
 
-import hashlib
-
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import FieldError
 from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -35,7 +32,6 @@ SORT_OPTIONS = [
     ("ai_act_risk", _("AI Act risk class")),
 ]
 SIMILAR_LIMIT = 5
-COUNTS_CACHE_SECONDS = 30
 MAX_MONTHS = 12 * 50
 PAGE_FACETS = [
     ("agency", _("Agency")),
@@ -92,15 +88,19 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
         "use_case": use_case,
         "visible_fields": selectors.visible_fields(user=request.user),
         "related": _related(use_case, user=request.user),
-        "similar": selectors.similar_use_cases(use_case, user=request.user, limit=SIMILAR_LIMIT),
+        "similar": selectors.cached_counts(
+            f"page-similar:{use_case.pk}",
+            selectors.visible_use_cases(user=request.user),
+            lambda: selectors.similar_use_cases(use_case, user=request.user, limit=SIMILAR_LIMIT),
+        ),
     }
     return render(request, "registry/use_case.html", context)
 
 
 def agency_list(request: HttpRequest) -> HttpResponse:
-    agencies = _cached(
-        "agencies",
-        repr(selectors.sees_network(request.user)),
+    agencies = selectors.cached_counts(
+        "page-agencies",
+        selectors.visible_use_cases(user=request.user),
         lambda: list(selectors.agency_summaries(user=request.user)),
     )
     return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
@@ -115,9 +115,9 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
     except selectors.CursorInvalid as exc:
         return _bad_request(request, {CURSOR_PARAM: [str(exc)]})
-    mix = _cached(
-        "agency",
-        repr((selectors.sees_network(request.user), agency.code)),
+    mix = selectors.cached_counts(
+        "page-agency",
+        own,
         lambda: {
             **selectors.facet_counts(own, fields=("stage", "ai_act_risk")),
             "last_received": own.aggregate(last=Max("received_at"))["last"],
@@ -142,11 +142,9 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def statistics(request: HttpRequest) -> HttpResponse:
-    stats = _cached(
-        "stats",
-        repr(selectors.sees_network(request.user)),
-        lambda: selectors.network_stats(selectors.visible_use_cases(user=request.user)),
-    )
+    visible = selectors.visible_use_cases(user=request.user)
+    # The same key as the API's /stats/ without filters, so both share one count.
+    stats = selectors.cached_counts("stats", visible, lambda: selectors.network_stats(visible))
     agency_bars = [
         charts.Bar(row["code"], row["count"], reverse("registry:agency", args=[row["code"]]))
         for row in stats["by_agency"]
@@ -182,27 +180,19 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 
 def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[dict]:
-    """Facet groups for the filter form. A facet with values chosen counts as if it had none, so
-    its other values still show how many a wider choice would add (values of one facet are OR)."""
+    """Facet groups for the filter form, counts included."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
     chosen = {name: _chosen(params, name) for name in names}
-
-    def count():
-        counts = selectors.facet_counts(
-            matches, fields=tuple(name for name in names if not chosen[name])
-        )
-        for name in (name for name in names if chosen[name]):
-            without = params.copy()
-            without.pop(name)
-            wider = selectors.filter_use_cases(visible, params=without, user=user)
-            wider = selectors.search_use_cases(wider, query=search)
-            counts.update(selectors.facet_counts(wider, fields=(name,)))
-        return counts
-
-    counts = _cached("facets", _state_key(params, user=user), count)
+    widened = tuple(name for name in names if chosen[name])
+    # Cached under the SQL of matches (tier, filters, search) and which facets were widened.
+    counts = selectors.cached_counts(
+        f"page-facets:{widened}",
+        matches,
+        lambda: _count_facets(visible, matches, names, widened, params, search, user),
+    )
     agency_names = dict(Agency.objects.values_list("code", "name"))
     labels = dict(PAGE_FACETS)
-    groups = [
+    return [
         {
             "param": name,
             "label": labels[name],
@@ -210,30 +200,19 @@ def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[d
         }
         for name in names
     ]
-    return groups
 
 
-def _state_key(params: QueryDict, *, user) -> str:
-    """What the counts depend on: the visitor's tier, the filters and the search."""
-    kept = sorted(
-        (name, value)
-        for name, values in params.lists()
-        if name not in (CURSOR_PARAM, SORT_PARAM)
-        for value in values
-    )
-    return repr((selectors.sees_network(user), kept))
-
-
-def _cached(kind: str, state: str, compute):
-    """Counting facets scans every matching row, several times over: at 100,000 records that
-    costs far more than the page itself. The same counts are served again for a short while
-    (the result list and its total stay live), so a busy catalogue counts each view once."""
-    key = f"registry:pages:{kind}:" + hashlib.sha256(state.encode()).hexdigest()
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, COUNTS_CACHE_SECONDS)
-    return value
+def _count_facets(visible, matches, names, widened, params, search, user) -> dict:
+    """A facet with values chosen is counted as if it had none, so its other values still show
+    how many a wider choice would add (values of one facet combine with OR)."""
+    counts = selectors.facet_counts(matches, fields=tuple(n for n in names if n not in widened))
+    for name in widened:
+        without = params.copy()
+        without.pop(name)
+        wider = selectors.filter_use_cases(visible, params=without, user=user)
+        wider = selectors.search_use_cases(wider, query=search)
+        counts.update(selectors.facet_counts(wider, fields=(name,)))
+    return counts
 
 
 def _chosen(params: QueryDict, name: str) -> set[str]:
