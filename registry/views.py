@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from registry import charts, selectors
+from registry import charts, selectors, services
 from registry import vocabularies as v
 from registry.filters import FILTERS, FilterInvalid, raw_values
 from registry.models import Agency, UseCase
@@ -88,6 +88,7 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
         "use_case": use_case,
         "visible_fields": selectors.visible_fields(user=request.user),
         "related": _related(use_case, user=request.user),
+        "can_edit": request.user.is_authenticated and services.can_edit(request.user, use_case),
         "similar": selectors.cached_counts(
             f"page-similar:{use_case.pk}",
             selectors.visible_use_cases(user=request.user),
@@ -244,7 +245,7 @@ def _option_label(name: str, value: str, agency_names: dict) -> str:
     if spec.choices:
         return str(spec.choices(value).label)
     if spec.kind == "agency":
-        return f"{agency_names.get(value, value)} ({value})"
+        return f"{agency_names.get(value.upper(), value)} ({value.upper()})"
     return value
 
 
@@ -324,13 +325,15 @@ def _safe(html: str | None):
 def _active_filters(params: QueryDict) -> list[dict]:
     """One removable chip per chosen filter value (the filters were validated before)."""
     chips = []
-    for name, spec in FILTERS.items():
+    facet_labels = dict(PAGE_FACETS)
+    agency_names = dict(Agency.objects.values_list("code", "name"))
+    for name in FILTERS:
         values = raw_values(params, name)
         for value in values:
             remaining = params.copy()
             remaining.setlist(name, [other for other in values if other != value])
             remaining.pop(CURSOR_PARAM, None)
-            label = str(spec.choices(value).label) if spec.choices else value
+            label = f"{facet_labels.get(name, name)}: {_option_label(name, value, agency_names)}"
             chips.append({"label": label, "remove_url": f"?{remaining.urlencode()}"})
     return chips
 

@@ -285,7 +285,8 @@ def test_export_links_carry_the_current_filters(client, catalogue_data):
 
 def test_an_active_filter_can_be_removed_by_its_link(client, catalogue_data):
     html = client.get("/", {"stage": "pilot", "agency": "FR-ANSM"}).content.decode()
-    assert 'href="?agency=FR-ANSM">Remove filter: Pilot' in html
+    assert 'href="?agency=FR-ANSM">Remove filter: Stage: Pilot' in html
+    assert "Remove filter: Agency: Agence nationale de sécurité (FR-ANSM)" in html
 
 
 @pytest.mark.parametrize(
@@ -368,6 +369,13 @@ def test_unknown_or_invisible_use_cases_are_404(client, catalogue_data, origin, 
     if who == "member":
         client.force_login(UserFactory(agency=catalogue_data["home"]))
     assert client.get(use_case_url(origin, uid)).status_code == 404
+
+
+def test_own_agency_members_get_an_edit_link_to_admin(member_client):
+    own = member_client.get(use_case_url(settings.NODE_AGENCY, SIGNAL_UID)).content.decode()
+    received = member_client.get(use_case_url("DE-BFARM", TRANSLATION_UID)).content.decode()
+    assert "Edit in admin" in own
+    assert "Edit in admin" not in received
 
 
 def test_members_open_network_records(member_client):
