@@ -146,6 +146,33 @@ def test_agency_pages_render(page, seeded):
     screenshot(page, "agency")
 
 
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/?search=signal&stage=pilot",
+        f"/use-cases/DE-BFARM/{TRANSLATION_UID}/",
+        "/agencies/",
+        "/agencies/FR-ANSM/",
+        "/statistics/",
+    ],
+)
+def test_pages_pass_the_automated_wcag_21_aa_checks(page, seeded, url):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(url)
+    page.locator("details.chart-data").evaluate_all("all => all.forEach(d => d.open = true)")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    problems = [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+    assert problems == []
+
+
 def test_keyboard_users_reach_the_skip_link_first(page, seeded):
     page.goto("/")
     page.keyboard.press("Tab")
