@@ -20,6 +20,8 @@ from registry.models import Agency, UseCase
 PAGE_SIZE = 20
 SEARCH_PARAM = "search"
 CURSOR_PARAM = "cursor"
+PAGE_NUMBER_PARAM = "page"
+MAX_PAGE_NUMBER = 1_000_000
 SORT_PARAM = "sort"
 SORT_OPTIONS = [
     ("relevance", _("Best match (title when not searching)")),
@@ -333,26 +335,37 @@ def _active_filters(params: QueryDict) -> list[dict]:
             remaining = params.copy()
             remaining.setlist(name, [other for other in values if other != value])
             remaining.pop(CURSOR_PARAM, None)
+            remaining.pop(PAGE_NUMBER_PARAM, None)
             label = f"{facet_labels.get(name, name)}: {_option_label(name, value, agency_names)}"
             chips.append({"label": label, "remove_url": f"?{remaining.urlencode()}"})
     return chips
 
 
 def _page_links(request: HttpRequest, page: selectors.Page) -> dict:
+    """First and next page (keyset paging has no cheap way back; the browser's Back button
+    has). The page number only labels the page: the cursor alone says where it starts."""
     params = request.GET.copy()
-    on_first = not params.get(CURSOR_PARAM)
-    params.pop(CURSOR_PARAM, None)
-    first = f"?{params.urlencode()}"
-    links = {"first_url": None if on_first else first, "previous_url": None, "next_url": None}
+    number = _page_number(params) if params.get(CURSOR_PARAM) else 1
+    for transient in (CURSOR_PARAM, PAGE_NUMBER_PARAM):
+        params.pop(transient, None)
+    links = {"number": number, "first_url": None, "next_url": None}
+    if number > 1:
+        links["first_url"] = f"?{params.urlencode()}"
     if page.next_cursor:
         params[CURSOR_PARAM] = page.next_cursor
+        params[PAGE_NUMBER_PARAM] = str(number + 1)
         links["next_url"] = f"?{params.urlencode()}"
     return links
 
 
+def _page_number(params: QueryDict) -> int:
+    raw = params.get(PAGE_NUMBER_PARAM, "")
+    return min(int(raw), MAX_PAGE_NUMBER) if raw.isdigit() and int(raw) > 1 else 2
+
+
 def _export_url(name: str, params: QueryDict) -> str:
     kept = params.copy()
-    for transient in (CURSOR_PARAM, SORT_PARAM):
+    for transient in (CURSOR_PARAM, PAGE_NUMBER_PARAM, SORT_PARAM):
         kept.pop(transient, None)
     query = kept.urlencode()
     return f"/api/v1/use-cases/{name}" + (f"?{query}" if query else "")

@@ -257,6 +257,8 @@ def test_pages_link_to_the_next_page_and_keep_the_filters(client, catalogue_data
     titles_one, titles_two = result_titles(first), result_titles(second)
     assert len(titles_one) == 20 and len(titles_two) == 3
     assert not set(titles_one) & set(titles_two)
+    assert "Page 2" in second.content.decode()
+    assert 'href="?agency=DE-BFARM&amp;sort=title">First page' in second.content.decode()
 
 
 def facet_count(html: str, value: str) -> int:
