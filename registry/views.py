@@ -60,8 +60,11 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         )
     except FilterInvalid as exc:
         return _bad_request(request, exc.errors)
-    except (ValueError, selectors.CursorInvalid) as exc:
+    except selectors.CursorInvalid as exc:
+        return _bad_request(request, {CURSOR_PARAM: [str(exc)]})
+    except ValueError as exc:  # parse_ordering
         return _bad_request(request, {SORT_PARAM: [str(exc)]})
+    agency_names = dict(Agency.objects.values_list("code", "name"))
     context = {
         "nav": "catalogue",
         "search": search,
@@ -69,13 +72,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         # title), so a search typed next is ranked by relevance without touching the list.
         "sort": params.get(SORT_PARAM) or "relevance",
         "sort_options": SORT_OPTIONS,
-        "facets": _facets(visible, matches, params=params, search=search, user=request.user),
-        "active_filters": _active_filters(params),
+        "facets": _facets(visible, matches, params, search, request.user, agency_names),
+        "active_filters": _active_filters(params, agency_names),
         "total": matches.count(),
         "results": _result_items(page.items, search),
         "page": _page_links(request, page),
-        "export_csv_url": _export_url("export.csv", params),
-        "export_json_url": _export_url("export.json", params),
+        "export_csv_url": _export_url("api:use-case-export-csv", params),
+        "export_json_url": _export_url("api:use-case-export-json", params),
         "show_level": selectors.sees_network(request.user),
     }
     return render(request, "registry/catalogue.html", context)
@@ -182,7 +185,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/statistics.html", context)
 
 
-def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[dict]:
+def _facets(visible, matches, params: QueryDict, search: str, user, agency_names) -> list[dict]:
     """Facet groups for the filter form, counts included."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
     chosen = {name: _chosen(params, name) for name in names}
@@ -193,7 +196,6 @@ def _facets(visible, matches, *, params: QueryDict, search: str, user) -> list[d
         matches,
         lambda: _count_facets(visible, matches, names, widened, params, search, user),
     )
-    agency_names = dict(Agency.objects.values_list("code", "name"))
     labels = dict(PAGE_FACETS)
     return [
         {
@@ -313,22 +315,17 @@ def _result_items(use_cases: list[UseCase], search: str) -> list[dict]:
     return [
         {
             "use_case": use_case,
-            "snippet": _safe(snippets.get(use_case.pk)),
+            # registry.search escapes the text and adds only <mark> elements.
+            "snippet": mark_safe(snippets.get(use_case.pk, "")),
         }
         for use_case in use_cases
     ]
 
 
-def _safe(html: str | None):
-    # registry.search escapes the text and adds only <mark> elements.
-    return mark_safe(html) if html else ""
-
-
-def _active_filters(params: QueryDict) -> list[dict]:
+def _active_filters(params: QueryDict, agency_names: dict) -> list[dict]:
     """One removable chip per chosen filter value (the filters were validated before)."""
     chips = []
     facet_labels = dict(PAGE_FACETS)
-    agency_names = dict(Agency.objects.values_list("code", "name"))
     for name in FILTERS:
         values = raw_values(params, name)
         for value in values:
@@ -363,12 +360,13 @@ def _page_number(params: QueryDict) -> int:
     return min(int(raw), MAX_PAGE_NUMBER) if raw.isdigit() and int(raw) > 1 else 2
 
 
-def _export_url(name: str, params: QueryDict) -> str:
+def _export_url(url_name: str, params: QueryDict) -> str:
+    """The API's export of the same filters and search (it streams every matching record)."""
     kept = params.copy()
     for transient in (CURSOR_PARAM, PAGE_NUMBER_PARAM, SORT_PARAM):
         kept.pop(transient, None)
     query = kept.urlencode()
-    return f"/api/v1/use-cases/{name}" + (f"?{query}" if query else "")
+    return reverse(url_name) + (f"?{query}" if query else "")
 
 
 def _bad_request(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
