@@ -23,7 +23,7 @@ from django.utils import timezone
 from registry import feed
 from registry.feed import START, Position
 from sync import protocol, receiver, serving
-from sync.client import AuthRejected, PeerClient, PeerError, RequestRefused
+from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
 from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
 
 log = logging.getLogger(__name__)
@@ -119,13 +119,15 @@ def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
         return CycleResult(peer, skipped="another sync of this peer is running")
     client = PeerClient(peer.url, peer.token)
     outcome = CycleResult(peer)
+    failure = None
     try:
         for direction in _directions(peer):
             run = SyncRun.objects.create(peer=peer, direction=direction)
             outcome.runs.append(run)
-            if not _run(peer, client, run, owner):
+            failure = _run(peer, client, run, owner)
+            if failure is not None:
                 break
-        _record_health(peer, outcome)
+        _record_health(peer, outcome, failure)
     finally:
         client.close()
         release_lease(peer, owner)
@@ -136,7 +138,9 @@ def _directions(peer: Peer) -> list[str]:
     return [d for d, wanted in ((Direction.PUSH, peer.push), (Direction.PULL, peer.pull)) if wanted]
 
 
-def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> bool:
+def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception | None:
+    """One direction; returns what went wrong, if anything (the run row records it)."""
+    failure = None
     try:
         node = client.node()
         _learn_identity(peer, node)
@@ -145,13 +149,18 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> bool:
         else:
             pull_changes(peer, client, run, owner, node)
     except PeerError as exc:
-        run.error = str(exc)[:2000]
-        run.auth_failed = isinstance(exc, AuthRejected)
-        run.retry_after = getattr(exc, "retry_after", None)
+        failure = exc
         log.warning("sync %s with %s failed: %s", run.direction, peer, exc)
+    except Exception as exc:
+        # A bug or a database error: recorded and backed off like a peer failure, never a loop.
+        failure = exc
+        log.exception("sync %s with %s broke", run.direction, peer)
+    if failure is not None:
+        run.error = f"{failure.__class__.__name__}: {failure}"[:2000]
+        run.auth_failed = isinstance(failure, AuthRejected)
     run.finished = timezone.now()
     run.save()
-    return not run.error
+    return failure
 
 
 def _learn_identity(peer: Peer, node: dict) -> None:
@@ -165,22 +174,24 @@ def _learn_identity(peer: Peer, node: dict) -> None:
         Peer.objects.filter(pk=peer.pk).update(agency=agency, role=role)
 
 
-def _record_health(peer: Peer, outcome: CycleResult) -> None:
+def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) -> None:
     now = timezone.now()
-    failed = next((run for run in outcome.runs if run.error), None)
     peer.last_attempt_at = now
-    if failed is None:
+    if failure is None:
         peer.last_success_at, peer.consecutive_failures = now, 0
         peer.next_attempt_at, peer.last_error = None, ""
+    elif isinstance(failure, AuthRejected):
+        # Retrying with the same token cannot help: stop until the token changes.
+        peer.consecutive_failures += 1
+        peer.last_error, peer.auth_failed, peer.next_attempt_at = outcome.runs[-1].error, True, None
     else:
         peer.consecutive_failures += 1
-        peer.last_error = failed.error
-        peer.auth_failed = peer.auth_failed or failed.auth_failed
-        wait = getattr(failed, "retry_after", None)
+        peer.last_error = outcome.runs[-1].error
+        wait = failure.retry_after if isinstance(failure, PeerBusy) else None
         if wait is None:
             wait = backoff_seconds(peer.consecutive_failures)
-        outcome.retry_in = None if failed.auth_failed else wait
-        peer.next_attempt_at = None if failed.auth_failed else now + dt.timedelta(seconds=wait)
+        outcome.retry_in = wait
+        peer.next_attempt_at = now + dt.timedelta(seconds=wait)
     Peer.objects.filter(pk=peer.pk).update(
         last_attempt_at=peer.last_attempt_at,
         last_success_at=peer.last_success_at,
@@ -221,10 +232,26 @@ def _own_pages(position: Position) -> Iterator[list[serving.FeedRow]]:
         entries = serving.read_envelopes(after=position, limit=size, origins=[settings.NODE_AGENCY])
         if not entries:
             return
-        yield entries
+        yield from _within_body_limit(entries)
         if len(entries) < size:
             return
         position = entries[-1].position
+
+
+def _within_body_limit(entries: list[serving.FeedRow]) -> Iterator[list[serving.FeedRow]]:
+    """Split a page so that no request body passes the receiver's 8 MiB (long records)."""
+    budget = protocol.MAX_BODY_BYTES - 1024
+    chunk: list[serving.FeedRow] = []
+    used = 0
+    for entry in entries:
+        size = len(entry.envelope.encode("utf-8")) + 1
+        if chunk and used + size > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(entry)
+        used += size
+    if chunk:
+        yield chunk
 
 
 def _acknowledge(peer, checkpoint, feed_id, run, owner, entries, answer: Future) -> None:

@@ -175,8 +175,8 @@ def test_the_pull_checkpoint_is_saved_in_the_same_transaction_as_the_batch(hub, 
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(services, "_save_checkpoint", crash)
-    with pytest.raises(RuntimeError):
-        sync(peer)
+    outcome = sync(peer)
+    assert "worker killed" in outcome.runs[-1].error
     assert not UseCase.objects.received().exists(), "the batch rolled back with its checkpoint"
     monkeypatch.undo()
     sync(peer, force=True)
@@ -286,3 +286,11 @@ def test_every_run_is_recorded_with_counts(hub, peer):
     push, pull = SyncRun.objects.order_by("pk")
     assert (push.direction, push.applied, push.finished is not None) == ("push", 2, True)
     assert (pull.direction, pull.rejected) == ("pull", 1)
+
+
+def test_a_page_of_long_records_is_split_below_the_body_limit(hub, peer, settings, monkeypatch):
+    settings.SYNC_PUSH_BATCH_SIZE = 1000
+    publish(3, description="d" * 19_000)
+    monkeypatch.setattr(services.protocol, "MAX_BODY_BYTES", 50_000)  # stands in for 8 MiB
+    assert sync(peer).ok
+    assert hub.posts == 2 and len(hub.received) == 3
