@@ -8,6 +8,7 @@ session cookie. Anonymous callers see public records and P-tier fields and are t
 from http import HTTPStatus
 
 from django.conf import settings
+from django.db.models import Count, Max
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,7 +25,7 @@ from rest_framework.views import APIView, exception_handler
 from registry import search as fulltext
 from registry import selectors
 from registry.filters import FILTERS, FilterInvalid
-from registry.models import UseCase
+from registry.models import Agency, UseCase
 from registry.serializers import (
     AgencyListSerializer,
     FacetsSerializer,
@@ -423,8 +424,17 @@ class AgencyListView(CatalogueView):
         ],
     )
     def get(self, request):
+        visible = selectors.visible_use_cases(user=request.user)
+        # A new agency changes no use case: its arrival is part of the key.
+        known = Agency.objects.aggregate(n=Count("pk"), last=Max("pk"))
+        kind = f"agencies|{known['n']}|{known['last']}"
+        results = selectors.cached_counts(kind, visible, lambda: self.summaries(request))
+        return Response({"results": results})
+
+    @staticmethod
+    def summaries(request) -> list[dict]:
         agencies = selectors.agency_summaries(user=request.user)
-        results = [
+        return [
             {
                 "code": a.code,
                 "name": a.name,
@@ -434,7 +444,6 @@ class AgencyListView(CatalogueView):
             }
             for a in agencies
         ]
-        return Response({"results": results})
 
 
 class ExportView(CatalogueView):
