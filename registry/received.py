@@ -37,17 +37,22 @@ class StoredState:
     deleted: bool
 
 
+class RawJSON(str):
+    """A JSON value already serialized (the receiver has the canonical text from checking the
+    hash): stored as it is instead of being encoded again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Copy:
     """The origin's latest state of one record: `values` are the validated record (None for a
-    tombstone), `record` the wire form exactly as hashed by the origin."""
+    tombstone), `record` the wire form exactly as hashed by the origin (a dict, or RawJSON)."""
 
     origin: str
     uid: uuid.UUID
     version: int
     modified: dt.datetime
     hash: str
-    record: dict | None
+    record: dict | RawJSON | None
     values: dict[str, Any] | None
 
 
@@ -186,7 +191,7 @@ def _insert_copy(cursor, table, columns, conflict, fields, rows) -> None:
         for row in rows:
             values = [row[f.attname] for f in fields]
             for i in json_columns:
-                if values[i] is not None:
+                if values[i] is not None and not isinstance(values[i], RawJSON):
                     values[i] = json.dumps(values[i], ensure_ascii=False)
             copy.write_row(values)
     cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}{conflict}")
@@ -201,5 +206,11 @@ def _insert_values(cursor, table, columns, conflict, fields, rows) -> None:
         chunk = rows[start : start + step]
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES {', '.join([one_row] * len(chunk))}{conflict}",
-            [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields],
+            [_prepared(f, row[f.attname]) for row in chunk for f in fields],
         )
+
+
+def _prepared(field: models.Field, value: Any) -> Any:
+    if isinstance(value, RawJSON):
+        return str(value)  # SQLite keeps JSON as text
+    return field.get_db_prep_save(value, connection)

@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 import uuid
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateparse import parse_datetime
 
-from registry.canonical import canonical_json, record_hash
+from registry.canonical import HASH_PREFIX, canonical_json, record_hash
 from registry.feed import START, Position
 from registry.vocabularies import SCHEMA_VERSION
 
@@ -113,8 +114,15 @@ def _parse_modified(raw: Any, errors: dict) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def hash_matches(envelope: Envelope) -> bool:
-    return envelope.deleted or record_hash(envelope.record) == envelope.hash
+def verified_record_json(envelope: Envelope) -> str | None:
+    """The record's canonical JSON if the envelope's hash matches it, else None (a tombstone has
+    nothing to verify and answers "null"). The receiver stores this very text."""
+    if envelope.deleted:
+        return "null"
+    text = canonical_json(envelope.record)
+    if HASH_PREFIX + hashlib.sha256(text).hexdigest() != envelope.hash:
+        return None
+    return text.decode("utf-8")
 
 
 def format_time(value: dt.datetime) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from registry import received
 from registry import vocabularies as v
-from registry.received import Copy, StoredState
+from registry.received import Copy, RawJSON, StoredState
 from registry.validation import RecordInvalid, validate_record
 from sync import protocol
 from sync.protocol import APPLIED, REJECTED, STALE, UNCHANGED, Envelope, EnvelopeInvalid
@@ -24,27 +24,32 @@ def receive(
 
     `may_send(origin)` says whether the sending peer may speak for that origin (rule 2)."""
     results: list[dict | None] = [None] * len(changes)
-    candidates: list[tuple[int, Envelope]] = []
+    candidates: list[tuple[int, Envelope, str]] = []
     for index, data in enumerate(changes):
         try:
             envelope = protocol.parse_envelope(data)
         except EnvelopeInvalid as exc:
             results[index] = protocol.result(exc.origin, exc.uid, REJECTED, exc.errors)
             continue
-        problem = _refusal(envelope, may_send)
-        if problem:
+        if not may_send(envelope.origin):
+            problem = {"origin": [f"This peer may not send records of {envelope.origin}."]}
             results[index] = _answer(envelope, (REJECTED, problem))
-        else:
-            candidates.append((index, envelope))
+            continue
+        record_json = protocol.verified_record_json(envelope)
+        if record_json is None:
+            problem = {"hash": ["Does not match the canonical JSON of the record."]}
+            results[index] = _answer(envelope, (REJECTED, problem))
+            continue
+        candidates.append((index, envelope, record_json))
 
-    states = received.stored_states((e.origin, e.uid) for _, e in candidates)
+    states = received.stored_states((e.origin, e.uid) for _, e, _ in candidates)
     accepted: dict[tuple, Copy] = {}
     today = timezone.now().date()
-    for index, envelope in candidates:
+    for index, envelope, record_json in candidates:
         key = (envelope.origin, envelope.uid)
         decision = _decide(envelope, states.get(key))
         if decision[0] == APPLIED:
-            copy, errors = _prepared_copy(envelope, today)
+            copy, errors = _prepared_copy(envelope, record_json, today)
             if errors:
                 decision = (REJECTED, errors)
             else:
@@ -53,14 +58,6 @@ def receive(
         results[index] = _answer(envelope, decision)
     received.store_copies(list(accepted.values()), received_from=received_from)
     return results
-
-
-def _refusal(envelope: Envelope, may_send: Callable[[str], bool]) -> dict | None:
-    if not may_send(envelope.origin):
-        return {"origin": [f"This peer may not send records of {envelope.origin}."]}
-    if not protocol.hash_matches(envelope):
-        return {"hash": ["Does not match the canonical JSON of the record."]}
-    return None
 
 
 def _decide(envelope: Envelope, stored: StoredState | None) -> Decision:
@@ -82,7 +79,7 @@ def _decide(envelope: Envelope, stored: StoredState | None) -> Decision:
     return status, errors
 
 
-def _prepared_copy(envelope: Envelope, today) -> tuple[Copy | None, dict | None]:
+def _prepared_copy(envelope: Envelope, record_json: str, today) -> tuple[Copy | None, dict | None]:
     values = None
     if not envelope.deleted:
         try:
@@ -97,7 +94,7 @@ def _prepared_copy(envelope: Envelope, today) -> tuple[Copy | None, dict | None]
         version=envelope.version,
         modified=envelope.modified,
         hash=envelope.hash,
-        record=envelope.record,
+        record=None if envelope.deleted else RawJSON(record_json),
         values=values,
     )
     return copy, None

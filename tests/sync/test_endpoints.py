@@ -84,6 +84,7 @@ def test_a_higher_version_applies_and_is_stored_as_a_read_only_copy(hub_node, ag
     assert copy.received_from == AGENCY and copy.received_at is not None
     entry = FeedEntry.objects.get(uid=uid)
     assert (entry.version, entry.hash, entry.received_from) == (2, record_hash(newer), AGENCY)
+    assert entry.record == newer
 
 
 def test_the_same_version_and_hash_again_is_unchanged(hub_node, agency_token, push):
