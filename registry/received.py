@@ -56,9 +56,10 @@ class Copy:
     values: dict[str, Any] | None
 
 
-def stored_states(
-    keys: Iterable[tuple[str, uuid.UUID]],
-) -> dict[tuple[str, uuid.UUID], StoredState]:
+Key = tuple[str, uuid.UUID]
+
+
+def stored_states(keys: Iterable[Key]) -> dict[Key, StoredState]:
     """The stored version of each record (tombstones included), in one query."""
     wanted = set(keys)
     if not wanted:
@@ -82,9 +83,13 @@ def store_copies(copies: list[Copy], *, received_from: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         ensure_agencies({copy.origin for copy in copies})
-        _upsert_use_cases([c for c in copies if c.values is not None], received_from, now)
-        _delete_use_cases([c for c in copies if c.values is None])
-        _upsert_feed_entries(copies, received_from)
+        # The feed entry is the record's version of truth: only copies whose entry this batch
+        # really advanced touch the use-case table, so a concurrent receiver that stored a newer
+        # version (or a tombstone) first is never undone here.
+        written = _upsert_feed_entries(copies, received_from)
+        winners = [c for c in copies if (c.origin, c.uid) in written]
+        _upsert_use_cases([c for c in winners if c.values is not None], received_from, now)
+        _delete_use_cases([c for c in winners if c.values is None])
 
 
 def ensure_agencies(codes: set[str]) -> None:
@@ -134,7 +139,7 @@ def _delete_use_cases(tombstones: list[Copy]) -> None:
         UseCase.objects.filter(pk__in=doomed).delete()
 
 
-def _upsert_feed_entries(copies: list[Copy], received_from: str) -> None:
+def _upsert_feed_entries(copies: list[Copy], received_from: str) -> set[Key]:
     txid, seqs = feed.allocate(len(copies))
     rows = [
         {
@@ -151,14 +156,14 @@ def _upsert_feed_entries(copies: list[Copy], received_from: str) -> None:
         }
         for copy, seq in zip(copies, seqs, strict=True)
     ]
-    _upsert(FeedEntry, rows, keep={"origin", "uid"})
+    return _upsert(FeedEntry, rows, keep={"origin", "uid"})
 
 
-def _upsert(model: type[models.Model], rows: list[dict], *, keep: set[str]) -> None:
+def _upsert(model: type[models.Model], rows: list[dict], *, keep: set[str]) -> set[Key]:
     """INSERT ... ON CONFLICT (origin, uid) DO UPDATE, only ever to a higher version; the
-    columns named in `keep` keep their first value."""
+    columns named in `keep` keep their first value. Returns the keys actually written."""
     if not rows:
-        return
+        return set()
     fields = [f for f in model._meta.concrete_fields if f.name != "id"]
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
@@ -169,15 +174,20 @@ def _upsert(model: type[models.Model], rows: list[dict], *, keep: set[str]) -> N
     conflict = (
         f" ON CONFLICT ({qn('origin')}, {qn('uid')}) DO UPDATE SET {assignments}"
         f" WHERE {table}.{qn('version')} < excluded.{qn('version')}"
+        f" RETURNING {qn('origin')}, {qn('uid')}"
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _insert_copy(cursor, table, columns, conflict, fields, rows)
+            written = _insert_copy(cursor, table, columns, conflict, fields, rows)
         else:
-            _insert_values(cursor, table, columns, conflict, fields, rows)
+            written = _insert_values(cursor, table, columns, conflict, fields, rows)
+    # SQLite hands UUIDs back as 32 hex digits, PostgreSQL as UUIDs.
+    return {
+        (origin, uid if isinstance(uid, uuid.UUID) else uuid.UUID(uid)) for origin, uid in written
+    }
 
 
-def _insert_copy(cursor, table, columns, conflict, fields, rows) -> None:
+def _insert_copy(cursor, table, columns, conflict, fields, rows) -> list[tuple]:
     """PostgreSQL: COPY the batch into a session-local staging table, then one set-based upsert
     from it. COPY is the fastest way into PostgreSQL; the staging table empties itself at commit
     and is emptied after use, so it never holds anything between batches."""
@@ -195,19 +205,24 @@ def _insert_copy(cursor, table, columns, conflict, fields, rows) -> None:
                     values[i] = json.dumps(values[i], ensure_ascii=False)
             copy.write_row(values)
     cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}{conflict}")
+    written = cursor.fetchall()
     cursor.execute(f"DELETE FROM {stage}")
+    return written
 
 
-def _insert_values(cursor, table, columns, conflict, fields, rows) -> None:
+def _insert_values(cursor, table, columns, conflict, fields, rows) -> list[tuple]:
     """SQLite: multi-row VALUES, as many rows per statement as its parameter limit allows."""
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     step = max(1, MAX_PARAMS // len(fields))
+    written = []
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES {', '.join([one_row] * len(chunk))}{conflict}",
             [_prepared(f, row[f.attname]) for row in chunk for f in fields],
         )
+        written.extend(cursor.fetchall())
+    return written
 
 
 def _prepared(field: models.Field, value: Any) -> Any:
