@@ -1,0 +1,71 @@
+"""Settings are read in a fresh interpreter each time: they are module-level and read once."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY", "NODE_ROLE"}
+    }
+    environment.update(env)
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.NODE_ROLE, s.NODE_AGENCY)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_defaults_need_no_server(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "agency", "EMA"]
+
+
+def test_database_and_broker_urls_select_postgresql_and_redis(tmp_path):
+    result = load_settings(
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/example",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == [
+        "django.db.backends.postgresql",
+        "redis://127.0.0.1:6379/9",
+    ]
+
+
+def test_a_hub_gets_the_hub_code_by_default(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path), NODE_ROLE="hub")
+    assert result.stdout.split()[2:] == ["hub", "EMRN-HUB"]
+
+
+def test_start_up_refuses_debug_off_with_the_placeholder_secret(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path), DEBUG="0")
+    assert result.returncode != 0
+    assert "DEBUG is off but SECRET_KEY is the placeholder" in result.stderr
+
+
+def test_debug_off_starts_with_a_real_secret(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path), DEBUG="0", SECRET_KEY="s3cr3t-" * 8)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_malformed_setting_is_named(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path), NODE_ROLE="spoke")
+    assert "NODE_ROLE='spoke'" in result.stderr
+    result = load_settings(DATA_DIR=str(tmp_path), DEBUG="maybe")
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
