@@ -147,19 +147,17 @@ def test_agency_pages_render(page, seeded):
 
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PAGES = [
+    "/",
+    "/?search=signal&stage=pilot",
+    f"/use-cases/DE-BFARM/{TRANSLATION_UID}/",
+    "/agencies/",
+    "/agencies/FR-ANSM/",
+    "/statistics/",
+]
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/",
-        "/?search=signal&stage=pilot",
-        f"/use-cases/DE-BFARM/{TRANSLATION_UID}/",
-        "/agencies/",
-        "/agencies/FR-ANSM/",
-        "/statistics/",
-    ],
-)
+@pytest.mark.parametrize("url", PAGES)
 def test_pages_pass_the_automated_wcag_21_aa_checks(page, seeded, url):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -197,6 +195,13 @@ def test_signed_in_members_see_network_records(page, seeded):
     assert page.locator("h1").inner_text() == "Inspection report summarisation"
     assert settings.NODE_AGENCY in page.locator("header").inner_text()
     screenshot(page, "use-case-member")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_no_page_scrolls_sideways_on_a_phone(page, seeded, url):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 def test_narrow_screens_stack_the_filters_above_the_results(page, seeded):
