@@ -6,7 +6,6 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
 
 from registry import feed
 from sync import auth, protocol, receiver, serving
@@ -24,6 +23,23 @@ def json_response(data: dict) -> HttpResponse:
     return HttpResponse(body.encode("utf-8"), content_type="application/json")
 
 
+def allow(*methods: str):
+    """Like require_http_methods, but the 405 is a problem body too."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = problem(405, "Method not allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def peer_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -37,13 +53,13 @@ def peer_required(view):
     return wrapper
 
 
-@require_GET
+@allow("GET", "HEAD")
 def node(request: HttpRequest) -> HttpResponse:
     return json_response(protocol.node_description(feed.current_feed_id()))
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@allow("GET", "HEAD", "POST")
 @peer_required
 def changes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":

@@ -254,9 +254,22 @@ def test_a_batch_over_1000_envelopes_is_a_413_problem(client, hub_node, agency_t
     assert_problem(post_raw(client, agency_token, body), 413)
 
 
-def test_a_batch_of_exactly_1000_envelopes_is_accepted(hub_node, agency_token, push):
-    assert set(statuses(push(agency_token, [envelope() for _ in range(1000)]))) == {"applied"}
+def test_a_batch_of_1000_envelopes_and_several_megabytes_is_accepted(
+    hub_node, agency_token, push, settings
+):
+    changes = [envelope(record=valid_record(description="x" * 5000)) for _ in range(1000)]
+    assert len(json.dumps({"changes": changes})) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert set(statuses(push(agency_token, changes))) == {"applied"}
     assert UseCase.objects.count() == 1000
+
+
+def test_other_methods_are_a_405_problem(client, hub_node, agency_token):
+    response = client.delete(
+        "/federation/v1/changes", headers={"Authorization": f"Bearer {agency_token}"}
+    )
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert client.post("/federation/v1/node").status_code == 405
 
 
 # Serving the feed
