@@ -17,6 +17,8 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     environment.update(env)
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
+        "from django.db import connection; "
+        "s.DATABASES['default']['ENGINE'].endswith('sqlite3') and connection.ensure_connection(); "
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.NODE_ROLE, s.NODE_AGENCY)"
     )
     return subprocess.run(
@@ -30,7 +32,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
 
 
 def test_the_defaults_need_no_server(tmp_path):
-    result = load_settings(DATA_DIR=str(tmp_path))
+    result = load_settings(DATA_DIR=str(tmp_path / "not-yet-there"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "agency", "EMA"]
 
