@@ -274,17 +274,22 @@ def _related(use_case: UseCase, *, user) -> list[dict]:
 
 
 def _last_successful_sync(agency_code: str):
-    """When this node last synchronised successfully with that agency's node, if it is a peer.
-    The catalogue shows this much of sync/ and nothing more."""
+    """When this node and that agency's node last synchronised: the later of this node's last
+    successful run against it (it is a peer here, e.g. the hub for an agency node) and its last
+    call to this node with its token (e.g. an agency pushing to the hub). The catalogue shows
+    this much of sync/ and nothing more."""
     try:
-        from sync.models import SyncRun
+        from sync.models import PeerToken, SyncRun
     except ImportError:
         return None
     try:
         runs = SyncRun.objects.filter(peer__agency=agency_code, finished__isnull=False, error="")
-        return runs.order_by("-finished").values_list("finished", flat=True).first()
+        outbound = runs.aggregate(last=Max("finished"))["last"]
+        inbound = PeerToken.objects.filter(agency=agency_code).aggregate(last=Max("last_used"))
     except FieldError:
         return None
+    moments = [moment for moment in (outbound, inbound["last"]) if moment]
+    return max(moments, default=None)
 
 
 def _every_month(rows: list[dict]) -> list[tuple[str, int]]:

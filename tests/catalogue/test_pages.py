@@ -422,6 +422,15 @@ def test_agency_page_shows_the_last_successful_sync_with_that_peer(client, catal
     assert 'datetime="2026-03-04T05:06:00+00:00"' in html
 
 
+def test_agency_page_counts_the_agencys_own_calls_as_syncs(client, catalogue_data):
+    from sync.models import PeerToken
+
+    used = dt.datetime(2026, 5, 6, 7, 8, tzinfo=dt.UTC)
+    PeerToken.objects.create(agency="DE-BFARM", token_hash="0" * 64, last_used=used)
+    html = client.get("/agencies/DE-BFARM/").content.decode()
+    assert 'datetime="2026-05-06T07:08:00+00:00"' in html
+
+
 def test_unknown_agency_is_404(client, catalogue_data):
     assert client.get("/agencies/XX-NONE/").status_code == 404
 
