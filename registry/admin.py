@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -15,6 +16,10 @@ from registry import services
 from registry import vocabularies as v
 from registry.forms import UseCaseAdminForm
 from registry.models import Agency, NoUseCaseAttestation, UseCase, User
+
+admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
+admin.site.site_title = _("AI use-case registry")
+admin.site.index_title = _("Administration")
 
 
 def is_home_agency_admin(user) -> bool:
@@ -70,7 +75,7 @@ class UseCaseAdmin(SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "title",
-        "origin",
+        "origin_code",
         "stage",
         "ai_act_risk",
         "publication_level",
@@ -88,7 +93,6 @@ class UseCaseAdmin(SimpleHistoryAdmin):
     )
     search_fields = ("title", "title_en", "summary", "purpose", "business_unit", "product")
     readonly_fields = ("origin", "uid", "version", "created", "modified")
-    list_select_related = ("origin",)
     actions = ("publish_to_network_action", "publish_publicly_action", "withdraw_action")
     fieldsets = (
         (_("What"), {"fields": ("title", "title_en", "language", "summary", "description",
@@ -110,6 +114,10 @@ class UseCaseAdmin(SimpleHistoryAdmin):
         (_("Publication"), {"fields": (
             "publication_level", "origin", "uid", "version", "created", "modified")}),
     )  # fmt: skip
+
+    @admin.display(description=_("origin"), ordering="origin_id")
+    def origin_code(self, use_case: UseCase) -> str:
+        return use_case.origin_id
 
     def get_queryset(self, request):
         records = super().get_queryset(request)

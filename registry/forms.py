@@ -43,6 +43,29 @@ class UseCaseAdminForm(forms.ModelForm):
         model = UseCase
         fields = list(FIELDS)
         formfield_callback = https_by_default
+        help_texts = {
+            "title_en": _("Required when the language is not English."),
+            "language": _("ISO 639-1 code of the record's language: en, de, fr, nl, ..."),
+            "summary": _("Plain language, at most 350 characters."),
+            "operational_since": _("Required when the stage is production."),
+            "retired_on": _("Required when the stage is retired."),
+            "ai_act_justification": _(
+                "Why this risk class. Required for high risk, and for a use in a high-risk area "
+                "that is claimed not to be high risk."
+            ),
+            "human_oversight": _("Required when the AI Act risk class is high."),
+            "dpia_status": _("Required unless the use case processes no personal data."),
+            "contact_email": _("A functional mailbox, not a person's address."),
+            "related": _(
+                'A JSON list, e.g. [{"origin": "DE-BFARM", "uid": "...", "kind": "same_product"}]; '
+                "kinds: duplicate_of, derived_from, same_product, supersedes."
+            ),
+            "publication_level": _(
+                "Draft and internal stay at this agency; network is shared with the network's "
+                "agencies; public also appears in the public catalogue. A prohibited use case "
+                "is never published beyond internal."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
