@@ -18,6 +18,7 @@ import itertools
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -212,11 +213,14 @@ def start_server(args) -> subprocess.Popen:
         "--timeout", "120",
         "--log-level", "warning",
     ]  # fmt: skip
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
+            raise SystemExit(f"port {args.port} is taken: another server would be measured")
     server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
-            if requests.get(f"{base(args)}/api/v1/agencies/", timeout=2).status_code == 200:
+            if requests.get(f"{base(args)}/api/v1/agencies/", timeout=10).status_code == 200:
                 return server
         except (requests.ConnectionError, requests.Timeout):
             pass
@@ -441,7 +445,7 @@ def run_scenarios(args, server, cursors, keys) -> None:
     for label, query in (("CSV export, all public", ""), ("CSV export, one agency", "?agency=EMA")):
         e = export_run(args, server, query)
         print(
-            f"{label}: {e['rows']} rows, {e['mib']:.1f} MiB in {e['seconds']:.2f} s; server "
+            f"{label}: {e['rows']} lines, {e['mib']:.1f} MiB in {e['seconds']:.2f} s; server "
             f"RSS before {e['baseline'] / 1024:.0f} MiB, peak {e['peak'] / 1024:.0f} MiB"
         )
 

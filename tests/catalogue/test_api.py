@@ -438,3 +438,28 @@ def _streamed_json(response):
     import json
 
     return json.loads(b"".join(response.streaming_content))
+
+
+def test_similar_use_cases_rank_the_closest_title_first(anon_client, agencies):
+    de, fr, nl = agencies[1], agencies[2], agencies[3]
+    mine = UseCaseFactory(origin=de, publication_level="public", title="Adverse reaction coding")
+    close = UseCaseFactory(
+        origin=fr, publication_level="public", title="Coding of adverse reaction reports"
+    )
+    UseCaseFactory(origin=nl, publication_level="network", title="Adverse reaction coding tool")
+
+    items = anon_client.get(f"{LIST}{mine.origin_id}/{mine.uid}/similar/").json()["results"]
+
+    assert [item["uid"] for item in items][:1] == [str(close.uid)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pairs of title words: PostgreSQL")
+def test_similar_use_cases_need_two_shared_title_words_on_postgresql(anon_client, agencies):
+    de, fr = agencies[1], agencies[2]
+    mine = UseCaseFactory(origin=de, publication_level="public", title="Adverse reaction coding")
+    UseCaseFactory(origin=fr, publication_level="public", title="Medical coding helper")
+    pair = UseCaseFactory(origin=fr, publication_level="public", title="Reaction coding at scale")
+
+    items = anon_client.get(f"{LIST}{mine.origin_id}/{mine.uid}/similar/").json()["results"]
+
+    assert [item["uid"] for item in items] == [str(pair.uid)]
