@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from registry import feed
 from registry.canonical import record_hash
 from registry.models import Agency, FeedEntry, UseCase
 from sync import auth
@@ -329,3 +330,15 @@ def test_an_agency_serves_only_its_own_records(settings, db, pull, push):
     token = auth.issue_token(agency=AGENCY)[1]
     push(token, [envelope()])  # a copy of DE-BFARM's record
     assert pull(token).json()["changes"] == []
+
+
+def test_a_cursor_from_before_a_feed_reset_is_refused_and_node_shows_the_new_feed_id(
+    client, hub_node, agency_token, push, pull
+):
+    push(agency_token, [envelope()])
+    old_feed = client.get("/federation/v1/node").json()["feed_id"]
+    cursor = pull(agency_token).json()["next"]
+    feed.reset_feed_id()
+    assert client.get("/federation/v1/node").json()["feed_id"] != old_feed
+    assert pull(agency_token, since=cursor).status_code == 400
+    assert len(pull(agency_token).json()["changes"]) == 1
