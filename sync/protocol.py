@@ -23,6 +23,8 @@ PROTOCOL_VERSION = "1"
 SUPPORTED_PROTOCOLS = [PROTOCOL_VERSION]
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# Versions are stored in a 32-bit column; a larger one is refused rather than failing the insert.
+MAX_VERSION = 2**31 - 1
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -68,8 +70,8 @@ def parse_envelope(data: Any) -> Envelope:
         errors["origin"] = ["Must be an agency code: upper-case letters, digits, '-', 2-32."]
     uid = _parse_uuid(raw_uid, errors)
     version = data.get("version")
-    if type(version) is not int or version < 1:
-        errors["version"] = ["Must be an integer >= 1."]
+    if type(version) is not int or not 1 <= version <= MAX_VERSION:
+        errors["version"] = [f"Must be an integer from 1 to {MAX_VERSION}."]
     modified = _parse_modified(data.get("modified"), errors)
     deleted = data.get("deleted", False)
     if not isinstance(deleted, bool):
@@ -119,7 +121,10 @@ def verified_record_json(envelope: Envelope) -> str | None:
     nothing to verify and answers "null"). The receiver stores this very text."""
     if envelope.deleted:
         return "null"
-    text = canonical_json(envelope.record)
+    try:
+        text = canonical_json(envelope.record)
+    except (RecursionError, ValueError):  # absurdly nested, or NaN smuggled in
+        return None
     if HASH_PREFIX + hashlib.sha256(text).hexdigest() != envelope.hash:
         return None
     return text.decode("utf-8")

@@ -91,7 +91,7 @@ def _receive(request: HttpRequest) -> HttpResponse:
         return _too_large()
     try:
         batch = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return problem(400, "Malformed JSON", str(exc)[:200])
     changes = batch.get("changes") if isinstance(batch, dict) else None
     if not isinstance(changes, list):

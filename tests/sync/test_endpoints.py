@@ -191,6 +191,7 @@ def test_a_record_below_network_level_is_rejected(hub_node, agency_token, push):
         {"uid": "not-a-uuid"},
         {"version": 0},
         {"version": "2"},
+        {"version": 2**31},
         {"origin": "lower-case"},
         {"hash": "md5:abc"},
         {"modified": "yesterday"},
@@ -233,6 +234,10 @@ def assert_problem(response, status):
 
 def test_malformed_json_is_a_400_problem(client, hub_node, agency_token):
     assert_problem(post_raw(client, agency_token, '{"changes": [oops'), 400)
+
+
+def test_absurdly_nested_json_is_a_400_problem(client, hub_node, agency_token):
+    assert_problem(post_raw(client, agency_token, "[" * 100_000 + "]" * 100_000), 400)
 
 
 @pytest.mark.parametrize("body", ["[]", '{"changes": {}}', '"changes"', "{}"])
