@@ -1,6 +1,7 @@
 """Deciding what to do with each received envelope (PROTOCOL.md rules 2-4), for a push to this
 node and for a page pulled from a peer alike. Storage is registry.received's business."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from sync import protocol
 from sync.protocol import APPLIED, REJECTED, STALE, UNCHANGED, Envelope, EnvelopeInvalid
 
 Decision = tuple[str, dict[str, list[str]] | None]
+# A NUL character as canonical JSON writes it (an escape not itself escaped).
+NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def receive(
@@ -38,6 +41,11 @@ def receive(
         record_json = protocol.verified_record_json(envelope)
         if record_json is None:
             problem = {"hash": ["Does not match the canonical JSON of the record."]}
+            results[index] = _answer(envelope, (REJECTED, problem))
+            continue
+        if NUL_ESCAPE.search(record_json):
+            # Neither PostgreSQL text nor jsonb can hold a NUL character.
+            problem = {"record": ["Text must not contain NUL characters (\\u0000)."]}
             results[index] = _answer(envelope, (REJECTED, problem))
             continue
         candidates.append((index, envelope, record_json))

@@ -180,6 +180,11 @@ def test_an_invalid_record_is_rejected_with_field_errors_and_the_valid_ones_appl
     assert UseCase.objects.count() == 2
 
 
+def test_a_record_with_a_nul_character_is_rejected_not_a_500(hub_node, agency_token, push):
+    response = push(agency_token, [envelope(record=valid_record(title="a\u0000b")), envelope()])
+    assert statuses(response) == ["rejected", "applied"]
+
+
 def test_a_record_below_network_level_is_rejected(hub_node, agency_token, push):
     response = push(agency_token, [envelope(record=valid_record(publication_level="draft"))])
     assert statuses(response) == ["rejected"]
