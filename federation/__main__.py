@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from federation import probe
+from federation import probe, processes
 from federation.launcher import PROJECT_ROOT, Node, NodeError
 from federation.topology import Backend, Federation
 
@@ -107,6 +107,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def set_up(federation: Federation, args: argparse.Namespace) -> None:
+    for node in federation.nodes.values():
+        if processes.port_in_use(node.config.port):
+            raise NodeError(
+                f"port {node.config.port} ({node.config.agency}) is in use: give --base-port N, "
+                "or --base-port 0 for any free ports"
+            )
     print(f"Preparing {len(federation.nodes)} nodes under {federation.run_dir} ...", flush=True)
     federation.prepare()
     for node in federation.nodes.values():

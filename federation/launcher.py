@@ -142,9 +142,11 @@ class Node:
         return self.manage("shell", "-c", code, timeout=timeout)
 
     def prepare(self) -> None:
-        """Create the data dir, apply migrations and, in production mode, collect static files."""
+        """Create the data dir, apply migrations, set the sync interval (beat's schedule lives in
+        the database and outlives a restart) and, in production mode, collect static files."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("setup_sync_schedule", "--interval", str(self.config.sync_interval))
         if self.config.production:
             self.manage("collectstatic", "--noinput", "-v", "0")
 

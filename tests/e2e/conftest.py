@@ -10,6 +10,10 @@ A reaches the hub through tests/e2e/proxy.py, the one place where faults are inj
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -35,17 +39,18 @@ def backend_from_environment(run: str) -> Backend:
     )
 
 
-@pytest.fixture(scope="session")
-def marker() -> str:
-    """Every process the e2e suite starts carries this in its environment."""
-    return f"AR_E2E_RUN={uuid.uuid4().hex}"
+@dataclass
+class Network:
+    federation: Federation
+    proxy: FaultProxy
 
 
-@pytest.fixture(scope="session")
-def federation(tmp_path_factory, marker):
+@contextmanager
+def running_network(run_dir: Path, marker: str) -> Iterator[Network]:
+    """Start a hub and two agencies (A through the fault proxy); stop and drop them after."""
     name, value = marker.split("=")
     federation = Federation(
-        run_dir=tmp_path_factory.mktemp("federation"),
+        run_dir=run_dir,
         base_port=0,
         interval=INTERVAL_SECONDS,
         backend=backend_from_environment(uuid.uuid4().hex[:8]),
@@ -56,49 +61,51 @@ def federation(tmp_path_factory, marker):
             "SYNC_PULL_PAGE_SIZE": str(BATCH_SIZE),
         },
     )
-    return federation
-
-
-@pytest.fixture(scope="session")
-def session_proxy(federation):
     proxy = FaultProxy(federation.hub.config.port).start()
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="session")
-def network(federation, session_proxy, marker):
-    """The running federation; A (EMA) pushes and pulls through the proxy."""
-    federation.nodes["EMA"].config.hub_url = session_proxy.url
+    federation.nodes["EMA"].config.hub_url = proxy.url
     try:
         federation.prepare(fresh_databases=True)
         for node in federation.nodes.values():
             act(node, "ensure_agencies")
         federation.start()
-        yield federation
+        yield Network(federation, proxy)
     finally:
         federation.stop()
+        proxy.close()
         federation.drop_databases()
-    assert processes.pids_with_marker(marker) == [], "processes left behind by the e2e suite"
+    assert processes.pids_with_marker(marker) == [], "processes left behind"
+
+
+@pytest.fixture(scope="session")
+def marker() -> str:
+    """Every process the e2e suite starts carries this in its environment."""
+    return f"AR_E2E_RUN={uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory, marker):
+    """The federation most tests share; A (EMA) pushes and pulls through the proxy."""
+    with running_network(tmp_path_factory.mktemp("federation"), marker) as network:
+        yield network
 
 
 @pytest.fixture
 def hub(network):
-    return network.hub
+    return network.federation.hub
 
 
 @pytest.fixture
 def agency_a(network):
-    return network.nodes["EMA"]
+    return network.federation.nodes["EMA"]
 
 
 @pytest.fixture
 def agency_b(network):
-    return network.nodes["DE-BFARM"]
+    return network.federation.nodes["DE-BFARM"]
 
 
 @pytest.fixture
-def proxy(network, session_proxy):
-    session_proxy.disarm()
-    yield session_proxy
-    session_proxy.disarm()
+def proxy(network):
+    network.proxy.disarm()
+    yield network.proxy
+    network.proxy.disarm()

@@ -8,6 +8,8 @@ from federation import probe
 from federation.launcher import Node
 
 SHARED = ("network", "public")
+# A failed cycle backs off for 15-30 s (sync.services), so recovery takes about that long.
+RECOVERY_SECONDS = 150
 
 
 def act(node: Node, op: str, **args):
@@ -70,3 +72,9 @@ def wait_converged(origin_node: Node, *followers: Node, timeout: float = 90) -> 
 
 def key(node: Node, uid: str) -> tuple[str, str]:
     return (node.config.agency, uid.replace("-", "").lower())
+
+
+def assert_nothing_applied_twice(proxy) -> None:
+    """The hub answered `applied` at most once for every (origin, uid, version) it was sent."""
+    twice = {k: n for k, n in proxy.applied_counts().items() if n > 1}
+    assert twice == {}

@@ -22,7 +22,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def token(network):
-    return network.hub.issue_peer_token(PUSHER)
+    return network.federation.hub.issue_peer_token(PUSHER)
 
 
 @pytest.fixture
