@@ -31,7 +31,7 @@ MAX_COLUMN_WIDTH = 48
 class Bar:
     label: str
     value: int
-    href: str = ""
+    href: str = ""  # where the label links to in the data table
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, chart_id: str) -> SafeString:
@@ -47,7 +47,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, chart_id: str) -> SafeString:
         length = round(plot_width * bar.value / peak, 1)
         shapes.append(_bar_row(bar, y=y, length=length))
     svg = _svg(title, chart_id, height, mark_safe("".join(shapes)))
-    return _figure(title, chart_id, svg, [(bar.label, bar.value) for bar in bars])
+    return _figure(title, chart_id, svg, [(_linked(bar), bar.value) for bar in bars])
 
 
 def _bar_row(bar: Bar, *, y: int, length: float) -> str:
@@ -140,7 +140,7 @@ def _svg(title: str, chart_id: str, height: float, body: SafeString) -> SafeStri
     )
 
 
-def _figure(title: str, chart_id: str, svg: SafeString, rows: list[tuple[str, int]]) -> SafeString:
+def _figure(title: str, chart_id: str, svg: SafeString, rows: list[tuple]) -> SafeString:
     table_rows = format_html_join(
         "", '<tr><th scope="row">{}</th><td>{}</td></tr>', ((label, n) for label, n in rows)
     )
@@ -158,6 +158,12 @@ def _figure(title: str, chart_id: str, svg: SafeString, rows: list[tuple[str, in
         count=_("Use cases"),
         rows=table_rows,
     )
+
+
+def _linked(bar: Bar):
+    """A bar's label in the data table, as a link where the bar has one (links inside an SVG
+    image are hidden from assistive technology, the table's are not)."""
+    return format_html('<a href="{}">{}</a>', bar.href, bar.label) if bar.href else bar.label
 
 
 def _empty(title: str) -> SafeString:

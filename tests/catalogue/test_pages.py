@@ -473,6 +473,11 @@ def test_bar_chart_draws_one_bar_per_value_scaled_to_the_largest():
     assert '<th scope="row">Production</th><td>2</td>' in svg
 
 
+def test_bar_labels_link_from_the_data_table():
+    html = str(charts.bar_chart([charts.Bar("EMA", 2, "/agencies/EMA/")], title="t", chart_id="l"))
+    assert '<th scope="row"><a href="/agencies/EMA/">EMA</a></th>' in html
+
+
 def test_column_chart_draws_one_column_per_period():
     svg = str(
         charts.column_chart([("2025-01", 1), ("2025-02", 3)], title="Over time", chart_id="o")
