@@ -24,7 +24,7 @@ PAGE_NUMBER_PARAM = "page"
 MAX_PAGE_NUMBER = 1_000_000
 SORT_PARAM = "sort"
 SORT_OPTIONS = [
-    ("relevance", _("Best match (title when not searching)")),
+    ("relevance", _("Best match")),
     ("title", _("Title, A to Z")),
     ("-title", _("Title, Z to A")),
     ("-modified", _("Last changed, newest first")),
