@@ -29,7 +29,6 @@ from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
 log = logging.getLogger(__name__)
 
 HUB_PEER_NAME = "hub"
-LEASE = dt.timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 # Every loop is bounded: 100,000 pages is far beyond any real feed at 500-1000 per page.
@@ -77,19 +76,25 @@ def due_peer_ids(now: dt.datetime | None = None) -> list[int]:
 # Lease: one sync of a peer at a time, across all workers ----------------------------------------
 
 
+def lease_duration() -> dt.timedelta:
+    """Long enough to outlast one request to the peer (the lease is renewed after every page),
+    short enough that a worker killed mid-sync holds its peer back for about a minute only."""
+    return dt.timedelta(seconds=max(60, 2 * settings.SYNC_HTTP_TIMEOUT_SECONDS))
+
+
 def acquire_lease(peer: Peer) -> str | None:
     owner = uuid.uuid4().hex
     now = timezone.now()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     taken = Peer.objects.filter(free, pk=peer.pk).update(
-        lease_owner=owner, lease_expires_at=now + LEASE
+        lease_owner=owner, lease_expires_at=now + lease_duration()
     )
     return owner if taken else None
 
 
 def renew_lease(peer: Peer, owner: str) -> None:
     Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
-        lease_expires_at=timezone.now() + LEASE
+        lease_expires_at=timezone.now() + lease_duration()
     )
 
 

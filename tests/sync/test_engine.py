@@ -294,3 +294,12 @@ def test_a_page_of_long_records_is_split_below_the_body_limit(hub, peer, setting
     monkeypatch.setattr(services.protocol, "MAX_BODY_BYTES", 50_000)  # stands in for 8 MiB
     assert sync(peer).ok
     assert hub.posts == 2 and len(hub.received) == 3
+
+
+def test_a_lease_left_by_a_killed_worker_expires_within_about_a_minute(peer, settings):
+    settings.SYNC_HTTP_TIMEOUT_SECONDS = 30
+    services.acquire_lease(peer)  # and the worker dies without releasing it
+    expires = Peer.objects.get(pk=peer.pk).lease_expires_at
+    assert expires - timezone.now() <= dt.timedelta(seconds=61)
+    Peer.objects.filter(pk=peer.pk).update(lease_expires_at=timezone.now())
+    assert services.acquire_lease(peer)
