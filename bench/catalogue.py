@@ -66,6 +66,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="per scenario")
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent clients")
     parser.add_argument("--database", default="ar_bench_catalogue")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--port", type=int, default=8931)
@@ -243,8 +244,8 @@ def base(args) -> str:
     return f"http://127.0.0.1:{args.port}"
 
 
-def measure(urls: list[str], *, total: int) -> dict:
-    """Fetch urls round-robin from CLIENTS threads, total requests in all (after a warm-up)."""
+def measure(urls: list[str], *, total: int, clients: int) -> dict:
+    """Fetch urls round-robin from `clients` threads, total requests in all (after a warm-up)."""
     counter = itertools.count()
     latencies: list[float] = []
     errors: list[int] = []
@@ -267,7 +268,7 @@ def measure(urls: list[str], *, total: int) -> dict:
                 if response.status_code != 200:
                     errors.append(response.status_code)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -432,12 +433,13 @@ def run_scenarios(args, server, cursors, keys) -> None:
     else:
         print(f"no HTML home page at / (status {home.status_code}): measuring the facets API")
     print(
-        f"\n{CLIENTS} concurrent clients, {args.requests} requests per scenario, gunicorn "
+        f"\n{args.clients} concurrent clients, {args.requests} requests per scenario, gunicorn "
         f"{args.workers} workers x {args.threads} threads, {args.records} records"
     )
+    print(f"machine load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'scenario':40} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
     for name, urls in scenarios.items():
-        row = measure(urls, total=args.requests)
+        row = measure(urls, total=args.requests, clients=args.clients)
         print(f"{name:40} {row['n']:5d} {row['p50']:8.1f} {row['p95']:8.1f} {row['errors']:6d}")
     row = follow_next(args, pages=50)
     print(f"{'follow next x50, 200/page (1 client)':40} {row['n']:5d} {row['p50']:8.1f} "

@@ -1,0 +1,204 @@
+"""Counting the catalogue: facet counts, statistics, and a cache for both.
+
+Counting reads every matching row, so it is the costly part of a catalogue page: on PostgreSQL
+all groups are counted in two queries (GROUPING SETS for single-valued fields and months,
+conditional counts for list fields) over the covering index of migration 0004; SQLite runs one
+query per group. cached_counts keeps results under a stamp of the catalogue, so they stay exact.
+Callers use these through registry.selectors.
+"""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, F, Max, QuerySet
+from django.db.models.functions import TruncMonth
+
+from registry.filters import FACET_FIELDS, FILTERS, list_contains
+from registry.models import Agency, UseCase
+
+COUNTS_CACHE_SECONDS = 300
+# What anyone may see counted; registry.selectors.facet_fields gives a user's own set.
+PUBLIC_FACETS: tuple[str, ...] = tuple(
+    name for name in FACET_FIELDS if not FILTERS[name].network_only
+)
+
+_FACET_CHOICES = {name: FILTERS[name].choices for name in FACET_FIELDS if FILTERS[name].choices}
+
+
+def facet_counts(qs: QuerySet[UseCase], *, fields: tuple[str, ...] | None = None) -> dict:
+    """{facet: {value: count}} within qs. Enumerations list every code of the vocabulary (zero
+    counts included, in vocabulary order); agency and country list the values present.
+    fields defaults to the facets anyone may see; pass selectors.facet_fields(user=...)."""
+    fields = fields if fields is not None else PUBLIC_FACETS
+    groups = {name: _facet_group(name) for name in fields}
+    counts = grouped_counts(qs, groups=groups)
+    return {name: _shaped(name, counts[name]) for name in fields}
+
+
+def _facet_group(name: str) -> tuple[str, str]:
+    spec = FILTERS[name]
+    return ("list" if spec.kind == "enum_list" else "scalar", spec.field)
+
+
+def _shaped(name: str, present: dict[str, int]) -> dict[str, int]:
+    choices = FILTERS[name].choices
+    if choices:
+        return {code: present.get(code, 0) for code in choices.values}
+    return dict(sorted(present.items()))
+
+
+def network_stats(qs: QuerySet[UseCase]) -> dict:
+    """Aggregates for the statistics page and /api/v1/stats/.
+
+    Over time: by month of `started_on` and of `operational_since`, both dates of the record
+    itself, so every node counts the same; `created` is when a row appeared on this node (for a
+    received copy: when it arrived) and would differ between nodes.
+    """
+    names = ("agency", "country", "stage", "ai_act_risk", "techniques", "regulatory_processes")
+    groups = {name: _facet_group(name) for name in names}
+    groups["started_on"] = ("month", "started_on")
+    groups["operational_since"] = ("month", "operational_since")
+    counts = grouped_counts(qs, groups=groups)
+    facets = {name: _shaped(name, counts[name]) for name in names}
+    return {
+        "total": sum(facets["agency"].values()),  # every use case has exactly one origin
+        "by_agency": _agencies_with_counts(facets["agency"]),
+        "by_country": facets["country"],
+        "by_stage": facets["stage"],
+        "by_risk": facets["ai_act_risk"],
+        "by_technique": facets["techniques"],
+        "by_process": facets["regulatory_processes"],
+        "started_by_month": _months(counts["started_on"]),
+        "operational_by_month": _months(counts["operational_since"]),
+    }
+
+
+def _months(counts: dict[str, int]) -> list[dict]:
+    return [{"month": month, "count": n} for month, n in sorted(counts.items())]
+
+
+def grouped_counts(qs: QuerySet[UseCase], *, groups: dict[str, tuple[str, str]]) -> dict:
+    """{name: {value: count}} for each group (kind, lookup): kind "scalar" counts a column's
+    values, "list" the items of a JSON list column, "month" a date column's YYYY-MM.
+
+    PostgreSQL counts all groups in two queries; elsewhere one query per group."""
+    qs = qs.order_by()
+    if connection.vendor == "postgresql":
+        return _grouped_counts_postgresql(qs, groups)
+    counts = {}
+    for name, (kind, lookup) in groups.items():
+        if kind == "list":
+            counts.update(_list_counts(qs, [name]))
+        elif kind == "month":
+            counts[name] = _month_counts(qs, lookup)
+        else:
+            rows = qs.values_list(lookup).annotate(n=Count("pk")).values_list(lookup, "n")
+            counts[name] = {str(v): n for v, n in rows if v not in (None, "")}
+    return counts
+
+
+def _grouped_counts_postgresql(qs: QuerySet[UseCase], groups: dict) -> dict:
+    """Two passes whatever the number of groups: GROUPING SETS for the scalar and month groups,
+    conditional counts for all list groups (both index-only scans where migration 0004's
+    covering index holds every column the filters touch)."""
+    names = list(groups)
+    counts: dict[str, dict[str, int]] = {name: {} for name in names}
+    scalar = [name for name in names if groups[name][0] != "list"]
+    listed = [name for name in names if groups[name][0] == "list"]
+    try:
+        if scalar:
+            _count_scalar_groups(qs, {name: groups[name] for name in scalar}, counts)
+        counts.update(_list_counts(qs, listed))
+    except EmptyResultSet:
+        pass
+    return counts
+
+
+def _narrow_sql(qs: QuerySet[UseCase], lookups: list[str]) -> tuple[str, tuple]:
+    aliases = {f"f{i}": lookup for i, lookup in enumerate(lookups)}
+    narrowed = qs.annotate(**{a: F(lookup) for a, lookup in aliases.items()}).values(*aliases)
+    return narrowed.query.sql_with_params()
+
+
+def _count_scalar_groups(qs, groups: dict, counts: dict) -> None:
+    inner, params = _narrow_sql(qs, [lookup for _kind, lookup in groups.values()])
+    exprs = [
+        f"to_char(\"f{i}\", 'YYYY-MM')" if kind == "month" else f'"f{i}"::text'
+        for i, (kind, _lookup) in enumerate(groups.values())
+    ]
+    sets = ", ".join(f"({expr})" for expr in exprs)
+    sql = f"SELECT {', '.join(exprs)}, count(*) FROM ({inner}) f GROUP BY GROUPING SETS ({sets})"
+    names = list(groups)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            # One column is grouped per set; the others are NULL. A NULL value is not counted.
+            present = [(i, value) for i, value in enumerate(row[:-1]) if value not in (None, "")]
+            if len(present) == 1:
+                counts[names[present[0][0]]][present[0][1]] = row[-1]
+
+
+def _list_counts(qs: QuerySet[UseCase], names: list[str]) -> dict[str, dict[str, int]]:
+    """Every code of every named list field counted in one pass (a conditional count per code:
+    on PostgreSQL faster than unnesting the lists)."""
+    if not names:
+        return {}
+    aggregates = {}
+    for i, name in enumerate(names):
+        for j, code in enumerate(_FACET_CHOICES[name].values):
+            aggregates[f"c{i}_{j}"] = Count("pk", filter=list_contains(FILTERS[name].field, code))
+    totals = qs.aggregate(**aggregates)
+    return {
+        name: {
+            code: totals[f"c{i}_{j}"]
+            for j, code in enumerate(_FACET_CHOICES[name].values)
+            if totals[f"c{i}_{j}"]
+        }
+        for i, name in enumerate(names)
+    }
+
+
+def _month_counts(qs: QuerySet[UseCase], field: str) -> dict[str, int]:
+    rows = (
+        qs.filter(**{f"{field}__isnull": False})
+        .annotate(month=TruncMonth(field))
+        .values("month")
+        .annotate(n=Count("pk"))
+    )
+    return {row["month"].strftime("%Y-%m"): row["n"] for row in rows}
+
+
+def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
+    names = dict(Agency.objects.filter(code__in=counts).values_list("code", "name"))
+    return [
+        {"code": code, "name": names.get(code, code), "count": n}
+        for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def catalogue_stamp() -> str:
+    """Changes whenever a use case is added, removed or changed (count, latest change, latest
+    row): the part of a cache key that keeps cached counts exact."""
+    row = UseCase.objects.aggregate(n=Count("pk"), m=Max("modified"), i=Max("pk"))
+    return f"{row['n']}|{row['m']}|{row['i']}"
+
+
+def cached_counts(kind: str, qs: QuerySet[UseCase], compute: Callable[[], Any]) -> Any:
+    """compute() for qs, served from the cache while the catalogue is unchanged: counting scans
+    every matching row, so a busy catalogue counts each view once (at most COUNTS_CACHE_SECONDS
+    old if a change were ever to slip past the stamp)."""
+    try:
+        sql, params = qs.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return compute()
+    state = f"{kind}|{sql}|{params!r}|{catalogue_stamp()}"
+    key = "registry:counts:" + hashlib.sha256(state.encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, COUNTS_CACHE_SECONDS)
+    return value
