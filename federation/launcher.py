@@ -97,7 +97,7 @@ class Node:
             DATA_DIR=str(c.data_dir),
             HUB_URL=c.hub_url,
             HUB_TOKEN=c.hub_token,
-            SECRET_KEY=self._secret_key(),
+            SECRET_KEY=self._kept_secret("secret_key", 48),
             DEBUG="0" if c.production else "1",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SYNC_INTERVAL_SECONDS=str(c.sync_interval),
@@ -109,12 +109,13 @@ class Node:
         env.update(c.extra_env)
         return env
 
-    def _secret_key(self) -> str:
-        """One secret per node, kept in its data dir so that sessions survive a restart."""
-        path = self.config.data_dir / "secret_key"
+    def _kept_secret(self, filename: str, size: int) -> str:
+        """A random secret made once and kept in the data dir, so that a restarted node keeps
+        its sessions (SECRET_KEY) and its demo logins."""
+        path = self.config.data_dir / filename
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
+            path.write_text(secrets.token_urlsafe(size))
             path.chmod(0o600)
         return path.read_text().strip()
 
@@ -158,13 +159,8 @@ class Node:
         return lines[-1].strip()
 
     def admin_password(self) -> str:
-        """The demo logins' password: made once per node and kept in its data dir."""
-        path = self.config.data_dir / "admin_password"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(12))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        """The demo logins' password."""
+        return self._kept_secret("admin_password", 12)
 
     def ensure_superuser(self, username: str = "admin") -> None:
         """A superuser login with admin_password(), for nodes that are not seeded."""
