@@ -35,6 +35,8 @@ SORT_OPTIONS = [
 ]
 SIMILAR_LIMIT = 5
 MAX_MONTHS = 12 * 50
+# Required fields with one value per record (RECORD.md), and the origin agency.
+SINGLE_VALUED_FACETS = ("agency", "stage", "ai_act_risk", "workplan_area", "medicine_scope")
 PAGE_FACETS = [
     ("agency", _("Agency")),
     ("country", _("Country")),
@@ -65,6 +67,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # parse_ordering
         return _bad_request(request, {SORT_PARAM: [str(exc)]})
     agency_names = dict(Agency.objects.values_list("code", "name"))
+    facets, total = _facets(visible, matches, params, search, request.user, agency_names)
     context = {
         "nav": "catalogue",
         "search": search,
@@ -72,9 +75,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         # title), so a search typed next is ranked by relevance without touching the list.
         "sort": params.get(SORT_PARAM) or "relevance",
         "sort_options": SORT_OPTIONS,
-        "facets": _facets(visible, matches, params, search, request.user, agency_names),
+        "facets": facets,
         "active_filters": _active_filters(params, agency_names),
-        "total": matches.count(),
+        "total": total,
         "results": _result_items(page.items, search),
         "page": _page_links(request, page),
         "export_csv_url": _export_url("api:use-case-export-csv", params),
@@ -185,8 +188,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/statistics.html", context)
 
 
-def _facets(visible, matches, params: QueryDict, search: str, user, agency_names) -> list[dict]:
-    """Facet groups for the filter form, counts included."""
+def _facets(visible, matches, params, search, user, agency_names) -> tuple[list[dict], int]:
+    """Facet groups for the filter form, counts included, and the number of matches."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
     chosen = {name: _chosen(params, name) for name in names}
     widened = tuple(name for name in names if chosen[name])
@@ -197,7 +200,7 @@ def _facets(visible, matches, params: QueryDict, search: str, user, agency_names
         lambda: _count_facets(visible, matches, names, widened, params, search, user),
     )
     labels = dict(PAGE_FACETS)
-    return [
+    groups = [
         {
             "param": name,
             "label": labels[name],
@@ -205,6 +208,16 @@ def _facets(visible, matches, params: QueryDict, search: str, user, agency_names
         }
         for name in names
     ]
+    return groups, _total(counts, widened, matches)
+
+
+def _total(counts: dict, widened: tuple[str, ...], matches) -> int:
+    """Every record has exactly one value of each required single-valued field, so the counts of
+    any such facet that was not widened add up to the number of matches: no second scan."""
+    for name in SINGLE_VALUED_FACETS:
+        if name in counts and name not in widened:
+            return sum(counts[name].values())
+    return matches.count()
 
 
 def _count_facets(visible, matches, names, widened, params, search, user) -> dict:

@@ -237,6 +237,20 @@ def test_search_never_reveals_network_only_text_to_anonymous_visitors(client, ca
     assert "0 use cases found" in html
 
 
+def test_the_total_is_right_when_every_single_valued_facet_is_chosen(client, catalogue_data):
+    params = {
+        "agency": "FR-ANSM",
+        "stage": "pilot",
+        "ai_act_risk": "minimal",
+        "workplan_area": "tools_technology",
+        "medicine_scope": "human",
+    }
+    html = client.get("/", params).content.decode()
+    assert "1 use case found" in html
+    html = client.get("/", {**params, "agency": ["FR-ANSM", "EMA"]}).content.decode()
+    assert "2 use cases found" in html
+
+
 def test_sorting_by_title_descending(client, catalogue_data):
     titles = result_titles(client.get("/", {"sort": "-title"}))
     assert titles == sorted(titles, reverse=True)
