@@ -15,9 +15,10 @@ from django.utils.dateparse import parse_datetime
 
 from registry.canonical import HASH_PREFIX, canonical_json, record_hash
 from registry.feed import START, Position
+from registry.validation import AGENCY_CODE_RE
 from registry.vocabularies import SCHEMA_VERSION
 
-__all__ = ["canonical_json", "record_hash"]
+__all__ = ["AGENCY_CODE_RE", "canonical_json", "record_hash"]
 
 PROTOCOL_VERSION = "1"
 SUPPORTED_PROTOCOLS = [PROTOCOL_VERSION]
@@ -29,7 +30,6 @@ DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-AGENCY_CODE_RE = re.compile(r"[A-Z0-9-]{2,32}")
 HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 TOMBSTONE_HASH = record_hash(None)
 
