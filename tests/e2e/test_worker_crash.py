@@ -1,7 +1,7 @@
 """A Celery worker killed with SIGKILL in the middle of a push: after a restart the network
 converges on agency A's state, and the hub's own answers (seen by the proxy) show that nothing
 was applied twice. The crash gets a federation of its own (a killed worker leaves its sync lease
-behind until it expires), so the other tests never wait for it."""
+behind until it expires, about a minute), so the other tests never wait for it."""
 
 import pytest
 
@@ -25,12 +25,6 @@ def network(tmp_path_factory, marker):
         yield network
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.services.LEASE is 10 minutes: the killed worker's lease on the hub peer blocks "
-    "every sync of it until then (seen: lease_expires_at 10 min after the kill). A lease of about "
-    "a minute, renewed per batch as it already is, would let this pass.",
-)
 def test_a_worker_killed_mid_batch_converges_after_restart_without_duplicates(
     hub, agency_a, agency_b, proxy
 ):
