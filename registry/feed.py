@@ -2,7 +2,7 @@
 order (PROTOCOL.md rule 6).
 
 On PostgreSQL every entry carries the id of the transaction that wrote it, and a reader only
-serves entries of transactions older than the oldest one still running (the snapshot's xmin), in
+serves entries of transactions older than the oldest one still running in this database, in
 (txid, seq) order. A transaction that commits late therefore holds the feed back instead of being
 skipped. SQLite has a single writer, so commit order is seq order and txid stays 0.
 """
@@ -123,17 +123,20 @@ class _Horizon(NamedTuple):
 
 
 # Transaction ids are cluster-wide, so the snapshot's xmin would let a long transaction in any
-# other database of the cluster (another node, a test run) stall this feed. Only transactions of
-# this database can write to it: the horizon is the oldest of those still in flight, else the
-# snapshot's xmax (every id below it has finished). pg_stat_activity is cached per transaction,
-# hence the clear first; its backend_xid is 32 bits, matched against the 64-bit snapshot ids.
+# other database of the cluster (another node, a test run) stall this feed. The horizon is the
+# oldest transaction still in flight that is not known to belong to another database, else the
+# snapshot's xmax (every id below it has finished). An in-flight id that pg_stat_activity does not
+# (yet) show counts as ours: erring that way only holds the feed back, never skips. The activity
+# view is cached per transaction, hence the clear first; its backend_xid is 32 bits, matched
+# against the 64-bit snapshot ids.
 _HORIZON_SQL = """
 WITH snap AS (SELECT pg_current_snapshot() AS s),
-     here AS (SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
-              WHERE datname = current_database() AND backend_xid IS NOT NULL)
+     elsewhere AS (SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity
+                   WHERE datname IS DISTINCT FROM current_database()
+                     AND backend_xid IS NOT NULL)
 SELECT COALESCE(
          (SELECT MIN(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
-          WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM here)),
+          WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid FROM elsewhere)),
          (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)),
        COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)
 """
