@@ -218,6 +218,8 @@ def decode_cursor(cursor: str, *, ordering: str) -> tuple[Any, int]:
         name, key, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if name != ordering or not isinstance(pk, int) or isinstance(pk, bool):
             raise ValueError
+        if not 0 < pk < 2**63:
+            raise ValueError
         return _typed_key(key, ORDERINGS[ordering.lstrip("-")].kind), pk
     except (ValueError, TypeError, binascii.Error, UnicodeError, OverflowError):
         raise CursorInvalid("Not a cursor of this listing and ordering.") from None
@@ -225,6 +227,7 @@ def decode_cursor(cursor: str, *, ordering: str) -> tuple[Any, int]:
 
 def _typed_key(key: Any, kind: str) -> Any:
     if kind == "text" and isinstance(key, str) and "\x00" not in key:
+        key.encode("utf-8")  # a lone surrogate from JSON cannot reach the database
         return key
     if kind == "int" and isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2**31:
         return key
@@ -236,7 +239,7 @@ def _typed_key(key: Any, kind: str) -> Any:
         moment = dt.datetime.fromisoformat(key)
         if moment.tzinfo is None:
             raise ValueError
-        return moment
+        return moment.astimezone(dt.UTC)  # OverflowError at the ends of the calendar
     raise ValueError
 
 

@@ -384,6 +384,30 @@ def test_a_cursor_for_another_ordering_is_refused(anon_client, catalogue):
     assert "cursor" in response.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("ordering", "payload"),
+    [
+        ("title", ["title", "\ud800", 1]),
+        ("title", ["title", "A", 2**70]),
+        ("title", ["title", "A", -1]),
+        ("modified", ["modified", "0001-01-01T00:00:00+05:00", 1]),
+        ("modified", ["modified", "2026-01-01T00:00:00", 1]),
+        ("stage", ["stage", 2**40, 1]),
+        ("relevance", ["relevance", "high", 1]),
+    ],
+)
+def test_forged_cursors_are_400_problems(anon_client, catalogue, ordering, payload):
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+    response = anon_client.get(LIST, {"ordering": ordering, "cursor": cursor, "search": "x"})
+
+    assert response.status_code == 400
+    assert "cursor" in response.json()["errors"]
+
+
 def test_nul_bytes_in_any_parameter_are_a_400_not_a_crash(anon_client, catalogue):
     for params in ({"search": "a\x00b"}, {"agency": "A\x00"}, {"stage": "\x00"}):
         assert anon_client.get(LIST, params).status_code == 400
