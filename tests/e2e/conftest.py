@@ -3,12 +3,14 @@ with its own web server, Celery worker and beat, its own database and broker, on
 
 Embedded default: a SQLite file and a filesystem broker per node. With DATABASE_URL on PostgreSQL
 and CELERY_BROKER_URL on Redis, each node gets a fresh database e2e_<run>_<node> (dropped at the
-end) and its own Redis database number (the given one, then the next two).
+end) and its own Redis database number (the given one, then the next two; the worker-crash
+federation, which runs alongside, the three after those).
 
 A reaches the hub through tests/e2e/proxy.py, the one place where faults are injected.
 """
 
 import os
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,16 +29,20 @@ HTTP_TIMEOUT_SECONDS = 3
 BATCH_SIZE = 10
 
 
-def backend_from_environment(run: str) -> Backend:
+def backend_from_environment(run: str, *, broker_shift: int = 0) -> Backend:
+    """Databases e2e_<run>_<node>; Redis databases from CELERY_BROKER_URL's number plus
+    `broker_shift`, so that two federations running at once never share a queue."""
     database_url = os.environ.get("DATABASE_URL", "")
     broker_url = os.environ.get("CELERY_BROKER_URL", "")
     if not database_url.startswith("postgres"):
         return Backend()
-    return Backend(
-        postgres_url=database_url,
-        redis_url=broker_url if broker_url.startswith("redis") else "",
-        db_prefix=f"e2e_{run}",
-    )
+    if broker_url.startswith("redis"):
+        parts = urllib.parse.urlsplit(broker_url)
+        number = int(parts.path.strip("/") or 0) + broker_shift
+        broker_url = parts._replace(path=f"/{number}").geturl()
+    else:
+        broker_url = ""
+    return Backend(postgres_url=database_url, redis_url=broker_url, db_prefix=f"e2e_{run}")
 
 
 @dataclass
@@ -46,14 +52,14 @@ class Network:
 
 
 @contextmanager
-def running_network(run_dir: Path, marker: str) -> Iterator[Network]:
+def running_network(run_dir: Path, marker: str, *, broker_shift: int = 0) -> Iterator[Network]:
     """Start a hub and two agencies (A through the fault proxy); stop and drop them after."""
     name, value = marker.split("=")
     federation = Federation(
         run_dir=run_dir,
         base_port=0,
         interval=INTERVAL_SECONDS,
-        backend=backend_from_environment(uuid.uuid4().hex[:8]),
+        backend=backend_from_environment(uuid.uuid4().hex[:8], broker_shift=broker_shift),
         extra_env={
             name: value,
             "SYNC_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS),

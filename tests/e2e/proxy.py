@@ -20,8 +20,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-
 @dataclass
 class Plan:
     fail: set[int] = field(default_factory=set)  # POST numbers answered 500, never forwarded
-    hold: set[int] = field(default_factory=set)  # POST numbers forwarded, answer withheld
+    # From this POST number on, the first answer in which the hub applied something is withheld
+    # (pushes run several pages in flight, so which POST carries new work is not fixed).
+    hold_from: int | None = None
     hold_seconds: float = 0.0
+    held: bool = False
     delay_seconds: float = 0.0  # before forwarding every POST
 
 
@@ -58,12 +61,12 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def arm(self, *, fail=(), hold=(), hold_seconds=0.0, delay_seconds=0.0) -> None:
+    def arm(self, *, fail=(), hold_from=None, hold_seconds=0.0, delay_seconds=0.0) -> None:
         """Faults counted from now: fail=(2,) fails the second POST from here on."""
         with self._lock:
             self.plan = Plan(
                 fail={self._posts + n for n in fail},
-                hold={self._posts + n for n in hold},
+                hold_from=None if hold_from is None else self._posts + hold_from,
                 hold_seconds=hold_seconds,
                 delay_seconds=delay_seconds,
             )
@@ -97,6 +100,14 @@ class FaultProxy:
         with self._lock:
             self._posts += 1
             return self._posts, self.plan
+
+    def _take_hold(self, number: int, plan: Plan, results) -> bool:
+        with self._lock:
+            due = plan.hold_from is not None and number >= plan.hold_from and not plan.held
+            if due and any(status == "applied" for *_, status in results):
+                plan.held = True
+                return True
+            return False
 
     def _record(self, push: Push) -> None:
         with self._lock:
@@ -132,17 +143,16 @@ def _handler_for(proxy: FaultProxy):
                 self._answer(500, [("Content-Type", "text/plain")], b"injected failure")
                 return
             if plan.delay_seconds:
-                time.sleep(plan.delay_seconds)
+                time.sleep(plan.delay_seconds)  # the injected fault: a slow hub
             try:
                 status, headers, answer = proxy._forward("POST", self.path, self.headers, body)
             except OSError:
                 proxy._record(Push(number, "unreachable"))
                 self._answer(502, [("Content-Type", "text/plain")], b"hub unreachable")
                 return
-            held = number in plan.hold
-            proxy._record(
-                Push(number, "held" if held else "forwarded", status, _results(body, answer))
-            )
+            results = _results(body, answer)
+            held = proxy._take_hold(number, plan, results)
+            proxy._record(Push(number, "held" if held else "forwarded", status, results))
             if held:
                 time.sleep(plan.hold_seconds)  # past the client's timeout: it gives up
                 self.close_connection = True

@@ -41,9 +41,9 @@ def test_changes_made_while_the_hub_is_down_arrive_once_it_is_back(hub, agency_a
 def test_a_500_and_a_timeout_mid_batch_lose_nothing_and_apply_nothing_twice(
     hub, agency_a, agency_b, proxy
 ):
-    # Second push: a 500 before the hub sees it. Fourth: the hub applies it, the answer is
-    # withheld past A's timeout, so A must send it again.
-    proxy.arm(fail=(2,), hold=(4,), hold_seconds=HTTP_TIMEOUT_SECONDS + 2)
+    # Second push: a 500 before the hub sees it. From the fourth on, the first batch the hub
+    # applies has its answer withheld past A's timeout, so A must send it again.
+    proxy.arm(fail=(2,), hold_from=4, hold_seconds=HTTP_TIMEOUT_SECONDS + 2)
     act(agency_a, "create", count=45, level="network", title="Batched")
     wait_converged(agency_a, hub, agency_b, timeout=RECOVERY_SECONDS * 2)
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory, marker):
-    with running_network(tmp_path_factory.mktemp("crash"), f"{marker}-crash") as network:
+    run_dir = tmp_path_factory.mktemp("crash")
+    with running_network(run_dir, f"{marker}-crash", broker_shift=3) as network:
         yield network
 
 
