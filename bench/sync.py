@@ -169,7 +169,7 @@ def setup_django(node: Node) -> None:
 
 
 def timed_sync(node: Node) -> dict:
-    """`manage.py sync_now` in its own process: wall time, peak RSS (wait4), its report."""
+    """`manage.py sync_now` in its own process: wall time, sync run time, its own peak RSS."""
     import datetime as dt
 
     from bench import sync_data
