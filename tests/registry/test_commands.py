@@ -22,3 +22,13 @@ def test_create_agency_admin_refuses_a_weak_password(home_agency):
     with pytest.raises(CommandError, match="too common"):
         call_command("create_agency_admin", "anna", agency=home_agency.code, password="password")
     assert not User.objects.exists()
+
+
+def test_reset_feed_gives_the_feed_a_new_id(db, capsys):
+    from registry import feed
+
+    before = feed.current_feed_id()
+    call_command("reset_feed")
+    after = feed.current_feed_id()
+    assert after != before
+    assert f"from {before} to {after}" in capsys.readouterr().out
