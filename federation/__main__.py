@@ -14,7 +14,7 @@ from federation.launcher import PROJECT_ROOT, Node, NodeError
 from federation.topology import Backend, Federation
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
-# Which real inventory each demo agency imports with --with-inventories.
+# Which real inventory each demo agency imports when the data folder has it.
 INVENTORIES = {
     "EMA": ("us-omb-2025", "us_omb_2025_individually_reported_AI_use_cases.csv"),
     "DE-BFARM": ("nl-register", "nl_minbzk_algoritmeregister_pub_data_2023-05.json"),
@@ -77,10 +77,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds between progress lines (default: %(default)s)",
     )
     parser.add_argument(
-        "--with-inventories",
-        action="store_true",
-        help="also import the real inventories (EMA: US OMB 2025, DE-BFARM: Dutch "
-        "algorithm register) and publish them to the network",
+        "--inventories",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="import the real inventories found in --data (EMA: US OMB 2025, DE-BFARM: Dutch "
+        "algorithm register) and publish them to the network (default: on; --no-inventories "
+        "skips them)",
     )
     parser.add_argument(
         "--data",
@@ -121,7 +123,7 @@ def set_up(federation: Federation, args: argparse.Namespace) -> None:
         else:
             print(f"  {node.config.agency}: seed_demo", flush=True)
             node.manage("seed_demo", "--password", node.admin_password())
-        if args.with_inventories:
+        if args.inventories:
             import_inventory(node, args.data)
     federation.write_state()
     print("Starting web servers, workers and beat ...", flush=True)

@@ -2,7 +2,7 @@
 """Bootstrap for a fresh machine with only Python 3.11+: create .venv, install the project into
 it, then run `python -m federation` there with the same arguments.
 
-    python3 scripts/federation.py [--base-port 8000] [--interval 10] [--with-inventories] ...
+    python3 scripts/federation.py [--base-port 8000] [--interval 10] [--no-inventories] ...
 """
 
 import hashlib

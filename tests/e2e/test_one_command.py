@@ -39,6 +39,10 @@ def test_one_command_federation_carries_a_record_across_and_leaves_no_process_be
             what="the federation to come up",
         )
         assert launcher.poll() is None, output.read_text()
+        # ../shared/data is beside the repository here (and in CI): the real inventories come in.
+        assert "EMA: importing us_omb_2025_individually_reported_AI_use_cases.csv" in (
+            output.read_text()
+        )
         nodes = load_nodes(tmp_path / "run")
         ema, bfarm = nodes["EMA"], nodes["DE-BFARM"]
         uid = act(ema, "create", count=1, level="network", title="From EMA to BfArM")[0]
