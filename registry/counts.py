@@ -3,7 +3,8 @@
 Counting reads every matching row, so it is the costly part of a catalogue page: on PostgreSQL
 all groups are counted in two queries (GROUPING SETS for single-valued fields and months,
 conditional counts for list fields) over the covering index of migration 0004; SQLite runs one
-query per group. cached_counts keeps results under a stamp of the catalogue, so they stay exact.
+query per group. cached_counts keeps results under a stamp of the catalogue, itself cached for
+STAMP_SECONDS, so counts may lag a change by up to that many seconds.
 Callers use these through registry.selectors.
 """
 
@@ -21,6 +22,10 @@ from registry.filters import FACET_FIELDS, FILTERS, list_contains
 from registry.models import Agency, UseCase
 
 COUNTS_CACHE_SECONDS = 300
+# The stamp itself is kept this long, so busy pages skip its scan of every row: cached counts
+# may lag a change to the catalogue by up to STAMP_SECONDS.
+STAMP_SECONDS = 5
+STAMP_KEY = "registry:counts:stamp"
 # What anyone may see counted; registry.selectors.facet_fields gives a user's own set.
 PUBLIC_FACETS: tuple[str, ...] = tuple(
     name for name in FACET_FIELDS if not FILTERS[name].network_only
@@ -182,15 +187,20 @@ def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
 
 def catalogue_stamp() -> str:
     """Changes whenever a use case is added, removed or changed (count, latest change, latest
-    row): the part of a cache key that keeps cached counts exact."""
-    row = UseCase.objects.aggregate(n=Count("pk"), m=Max("modified"), i=Max("pk"))
-    return f"{row['n']}|{row['m']}|{row['i']}"
+    row): the part of a cache key that keeps cached counts current. Computing it reads every
+    row, so it is itself cached for STAMP_SECONDS."""
+    stamp = cache.get(STAMP_KEY)
+    if stamp is None:
+        row = UseCase.objects.aggregate(n=Count("pk"), m=Max("modified"), i=Max("pk"))
+        stamp = f"{row['n']}|{row['m']}|{row['i']}"
+        cache.set(STAMP_KEY, stamp, STAMP_SECONDS)
+    return stamp
 
 
 def cached_counts(kind: str, qs: QuerySet[UseCase], compute: Callable[[], Any]) -> Any:
     """compute() for qs, served from the cache while the catalogue is unchanged: counting scans
-    every matching row, so a busy catalogue counts each view once (at most COUNTS_CACHE_SECONDS
-    old if a change were ever to slip past the stamp)."""
+    every matching row, so a busy catalogue counts each view once (up to STAMP_SECONDS behind a
+    change; at most COUNTS_CACHE_SECONDS old if a change were ever to slip past the stamp)."""
     try:
         sql, params = qs.order_by().query.sql_with_params()
     except EmptyResultSet:

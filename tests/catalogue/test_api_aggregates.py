@@ -3,7 +3,9 @@
 from collections import Counter
 
 import pytest
+from django.core.cache import cache
 
+from registry import counts
 from registry import vocabularies as v
 from tests.catalogue.test_api import visible
 from tests.factories import UseCaseFactory
@@ -126,10 +128,11 @@ def test_schema_and_its_documentation_pages_are_served_without_a_cdn(client):
         assert "drf_spectacular_sidecar" in html
 
 
-def test_counts_are_fresh_after_any_change(anon_client, catalogue):
+def test_counts_are_fresh_after_any_change_once_the_stamp_expires(anon_client, catalogue):
     before = anon_client.get("/api/v1/facets/").json()
     stats_before = anon_client.get("/api/v1/stats/").json()
     UseCaseFactory(publication_level="public", stage="idea")
+    cache.delete(counts.STAMP_KEY)  # what STAMP_SECONDS passing does
 
     after = anon_client.get("/api/v1/facets/").json()
     stats_after = anon_client.get("/api/v1/stats/").json()
@@ -137,3 +140,15 @@ def test_counts_are_fresh_after_any_change(anon_client, catalogue):
     assert after["total"] == before["total"] + 1
     assert after["facets"]["stage"]["idea"] == before["facets"]["stage"]["idea"] + 1
     assert stats_after["total"] == stats_before["total"] + 1
+
+
+def test_the_catalogue_stamp_is_reused_for_stamp_seconds_then_follows_changes(catalogue):
+    first = counts.catalogue_stamp()
+    UseCaseFactory(publication_level="public", stage="idea")
+
+    within = counts.catalogue_stamp()
+    cache.delete(counts.STAMP_KEY)
+    after = counts.catalogue_stamp()
+
+    assert within == first
+    assert after != first

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import charts
+from registry import charts, counts
 from registry.models import Agency
 from tests.factories import AgencyFactory, UseCaseFactory, UserFactory
 
@@ -283,9 +283,10 @@ def facet_count(html: str, value: str) -> int:
     )
 
 
-def test_facet_counts_follow_a_change_at_once(client, catalogue_data):
+def test_facet_counts_follow_a_change_once_the_stamp_expires(client, catalogue_data):
     assert facet_count(client.get("/").content.decode(), "DE-BFARM") == 1
     UseCaseFactory(origin=catalogue_data["bfarm"], publication_level="public", title="Newcomer")
+    cache.delete(counts.STAMP_KEY)  # what STAMP_SECONDS passing does
     html = client.get("/").content.decode()
     assert "Newcomer" in result_titles_from_html(html)
     assert "4 use cases found" in html
