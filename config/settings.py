@@ -1,7 +1,7 @@
 """The one settings module. Everything a deployment changes comes from the environment.
 
 With no variables set it runs on a laptop: SQLite, a Celery broker on the file system, debug on.
-Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
+Production sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
 import os
@@ -159,6 +159,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
 
+# The cache (cached catalogue counts and responses, the anonymous API throttle): in each process's
+# memory by default; a redis:// URL gives all of a node's gunicorn workers one shared cache.
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL in {"", "locmem://"}:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use locmem:// or redis://host:port/N")
+
 # Celery: a broker on the file system by default, so nothing needs a server.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(DATA_DIR / "broker")))
@@ -195,7 +207,7 @@ REST_FRAMEWORK = {
 }
 
 # Catalogue API (/api/v1/, registry/api.py). Anonymous clients are throttled per IP address, in
-# the default cache (per process unless CACHES points at a shared one): "<n>/<sec|min|hour|day>".
+# the default cache (per process unless CACHE_URL points at a shared one): "<n>/<sec|min|hour|day>".
 API_ANON_THROTTLE = env_str("API_ANON_THROTTLE", "120/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI use-case registry: network catalogue API",

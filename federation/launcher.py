@@ -31,6 +31,7 @@ NODE_SETTINGS = (
     "DATABASE_URL",
     "CELERY_BROKER_URL",
     "CELERY_BROKER_DIR",
+    "CACHE_URL",
     "STATIC_ROOT",
     "HUB_URL",
     "HUB_TOKEN",
@@ -106,6 +107,8 @@ class Node:
             env["DATABASE_URL"] = c.database_url
         if c.broker_url:
             env["CELERY_BROKER_URL"] = c.broker_url
+            if c.production:  # gunicorn workers share counts, responses and the throttle
+                env["CACHE_URL"] = c.broker_url  # the node's own Redis database
         env.update(c.extra_env)
         return env
 

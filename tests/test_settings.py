@@ -71,3 +71,38 @@ def test_a_malformed_setting_is_named(tmp_path):
     assert "NODE_ROLE='spoke'" in result.stderr
     result = load_settings(DATA_DIR=str(tmp_path), DEBUG="maybe")
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def cache_backend(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    code = "import django; django.setup(); from django.conf import settings as s; "
+    code += "print(s.CACHES['default']['BACKEND'], s.CACHES['default'].get('LOCATION', ''))"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **environment,
+            **env,
+            "DATA_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_cache_is_per_process_by_default_and_shared_in_redis_by_cache_url(tmp_path):
+    default = cache_backend(tmp_path)
+    shared = cache_backend(tmp_path, CACHE_URL="redis://127.0.0.1:6379/7")
+    assert default.stdout.split() == ["django.core.cache.backends.locmem.LocMemCache"]
+    assert shared.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/7",
+    ]
+
+
+def test_an_unknown_cache_url_is_refused_by_name(tmp_path):
+    result = cache_backend(tmp_path, CACHE_URL="memcached://127.0.0.1:11211")
+    assert result.returncode != 0
+    assert "CACHE_URL='memcached://127.0.0.1:11211'" in result.stderr
