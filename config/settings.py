@@ -209,6 +209,9 @@ REST_FRAMEWORK = {
 # Catalogue API (/api/v1/, registry/api.py). Anonymous clients are throttled per IP address, in
 # the default cache (per process unless CACHE_URL points at a shared one): "<n>/<sec|min|hour|day>".
 API_ANON_THROTTLE = env_str("API_ANON_THROTTLE", "120/min")
+# Anonymous answers of the catalogue's pages and API reads are cached whole for this many
+# seconds (registry/response_cache.py), so they may lag a change by that long; 0 turns it off.
+CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI use-case registry: network catalogue API",
     "DESCRIPTION": (

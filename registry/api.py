@@ -10,6 +10,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.db.models import Count, Max
 from django.http import StreamingHttpResponse
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -26,6 +27,7 @@ from registry import search as fulltext
 from registry import selectors
 from registry.filters import FILTERS, FilterInvalid
 from registry.models import Agency, UseCase
+from registry.response_cache import cache_anonymous_get
 from registry.serializers import (
     AgencyListSerializer,
     FacetsSerializer,
@@ -268,6 +270,7 @@ class UseCaseListView(CatalogueView):
             )
         ],
     )
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         qs, query = catalogue_queryset(request)
         ordering = _ordering(request, searching=bool(query.strip()))
@@ -299,6 +302,7 @@ class UseCaseDetailView(CatalogueView):
         responses={200: UseCaseSerializer, **NOT_FOUND, **PROBLEMS},
         examples=[OpenApiExample("A use case", value=EXAMPLE_USE_CASE, response_only=True)],
     )
+    @method_decorator(cache_anonymous_get)
     def get(self, request, origin: str, uid):
         try:
             use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
@@ -353,6 +357,7 @@ class FacetsView(CatalogueView):
             )
         ],
     )
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         qs, _ = catalogue_queryset(request)
         fields = selectors.facet_fields(user=request.user)
@@ -393,6 +398,7 @@ class StatsView(CatalogueView):
             )
         ],
     )
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         qs, _ = catalogue_queryset(request)
         return Response(selectors.cached_counts("stats", qs, lambda: selectors.network_stats(qs)))
@@ -423,6 +429,7 @@ class AgencyListView(CatalogueView):
             )
         ],
     )
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         visible = selectors.visible_use_cases(user=request.user)
         # A new agency changes no use case: its arrival is part of the key.

@@ -16,6 +16,7 @@ from registry import charts, selectors, services
 from registry import vocabularies as v
 from registry.filters import FILTERS, FilterInvalid, raw_values
 from registry.models import Agency, UseCase
+from registry.response_cache import cache_anonymous_get
 
 PAGE_SIZE = 20
 SEARCH_PARAM = "search"
@@ -49,6 +50,7 @@ PAGE_FACETS = [
 ]
 
 
+@cache_anonymous_get
 def catalogue(request: HttpRequest) -> HttpResponse:
     params = request.GET
     search = params.get(SEARCH_PARAM, "")
@@ -87,6 +89,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/catalogue.html", context)
 
 
+@cache_anonymous_get
 def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse:
     try:
         use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
@@ -106,6 +109,7 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
     return render(request, "registry/use_case.html", context)
 
 
+@cache_anonymous_get
 def agency_list(request: HttpRequest) -> HttpResponse:
     agencies = selectors.cached_counts(
         "page-agencies",
@@ -115,6 +119,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
 
 
+@cache_anonymous_get
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = get_object_or_404(Agency, code=code)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
@@ -150,6 +155,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "registry/agency.html", context)
 
 
+@cache_anonymous_get
 def statistics(request: HttpRequest) -> HttpResponse:
     visible = selectors.visible_use_cases(user=request.user)
     # The same key as the API's /stats/ without filters, so both share one count.
