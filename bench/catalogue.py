@@ -9,6 +9,11 @@ from the real US federal inventory in ../shared/data when present), starts gunic
 deep page of results (by cursor and by following `next`), a use-case detail (API and page), and
 a full CSV export's time with the server's peak RSS. Goal: p95 under 100 ms. Every loop is
 bounded in count and time; the server is stopped at the end.
+
+Each scenario is measured twice: "cached" repeats a few URLs, so anonymous answers come from the
+response cache (registry/response_cache.py, CATALOGUE_CACHE_SECONDS) after each worker's first
+miss; "uncached" asks a URL never asked before on every request (other search words, filters,
+cursors, use cases), so every answer is computed afresh (up to --requests distinct URLs).
 """
 
 import argparse
@@ -244,8 +249,9 @@ def base(args) -> str:
     return f"http://127.0.0.1:{args.port}"
 
 
-def measure(urls: list[str], *, total: int, clients: int) -> dict:
-    """Fetch urls round-robin from `clients` threads, total requests in all (after a warm-up)."""
+def measure(urls: list[str], *, total: int, clients: int, warmup: list[str]) -> dict:
+    """Fetch urls round-robin from `clients` threads, total requests in all (after each client
+    fetched the warm-up urls, kept apart so that distinct urls stay unasked)."""
     counter = itertools.count()
     latencies: list[float] = []
     errors: list[int] = []
@@ -254,7 +260,7 @@ def measure(urls: list[str], *, total: int, clients: int) -> dict:
 
     def client():
         session = requests.Session()
-        for url in urls[:2]:
+        for url in warmup:
             session.get(url, timeout=60)
         while time.monotonic() < deadline:
             n = next(counter)
@@ -325,16 +331,29 @@ def sample_keys(count: int) -> list[tuple[str, str]]:
     return [(row.origin_id, str(row.uid)) for row in rows]
 
 
-def cold_facet_urls(url: str, count: int) -> list[str]:
-    """Filter combinations never asked before, so each request counts afresh (no cache hit)."""
+def cold_filter_urls(url: str, count: int, extra: str = "") -> list[str]:
+    """Filter combinations never asked before, so each request counts afresh (no cache hit):
+    url is a page or endpoint taking the catalogue's filters."""
     combos = itertools.product(
         [code for code, *_ in AGENCIES], ["idea", "pilot", "production", "retired"],
         ["minimal", "limited", "high"], ["nlp", "machine_learning"],
     )  # fmt: skip
     return [
-        f"{url}/api/v1/facets/?agency={a}&stage={s}&ai_act_risk={r}&techniques={t}"
+        f"{url}?agency={a}&stage={s}&ai_act_risk={r}&techniques={t}{extra}"
         for a, s, r, t in itertools.islice(combos, count)
     ]
+
+
+def distinct_words(count: int) -> list[str]:
+    """Search words from the records' titles, each asked once (so each search is uncached)."""
+    import re
+
+    from registry.models import UseCase
+
+    titles = UseCase.objects.filter(publication_level="public").values_list("title", flat=True)
+    words = sorted({w.lower() for t in titles[:20000] for w in re.findall(r"[A-Za-z]{5,}", t)})
+    random.Random(11).shuffle(words)
+    return words[:count]
 
 
 def worker_pids(server: subprocess.Popen) -> list[int]:
@@ -401,48 +420,83 @@ def main() -> None:
             raise SystemExit("the database holds another number of records: run without --reuse")
         seconds = seed(args.records)
         print(f"seeded {args.records} use cases in {seconds:.1f} s on {os.environ['DATABASE_URL']}")
-    cursors = deep_cursors(50)
-    keys = sample_keys(200)
+    cursors = deep_cursors(args.requests + 5)
+    keys = sample_keys(args.requests + 5)
+    words = distinct_words(args.requests)
     server = start_server(args)
     try:
-        run_scenarios(args, server, cursors, keys)
+        run_scenarios(args, server, cursors, keys, words)
     finally:
         stop_server(server)
 
 
-def run_scenarios(args, server, cursors, keys) -> None:
+def run_scenarios(args, server, cursors, keys, words) -> None:
     url = base(args)
     home = requests.get(f"{url}/", timeout=60)
     has_home = home.status_code == 200 and "text/html" in home.headers.get("Content-Type", "")
-    scenarios = {
-        "facets API (/api/v1/facets/)": [f"{url}/api/v1/facets/"],
-        "facets API, 300 distinct filters (cold)": cold_facet_urls(url, args.requests),
-        "full-text search API": [f"{url}/api/v1/use-cases/?search={q}" for q in SEARCHES],
-        "deep page API (cursor, back half)": [
-            f"{url}/api/v1/use-cases/?cursor={c}&page_size=20" for c in cursors
-        ],
-        "use-case detail API": [f"{url}/api/v1/use-cases/{o}/{u}/" for o, u in keys],
-    }
+    n = args.requests
+    few_keys, many_keys = keys[:5], keys[5:]
+    few_cursors, many_cursors = cursors[:5], cursors[5:]
+    # (name, repeated urls: cached, distinct urls: uncached)
+    scenarios = [
+        ("facets API", [f"{url}/api/v1/facets/"], cold_filter_urls(f"{url}/api/v1/facets/", n)),
+        (
+            "full-text search API",
+            [f"{url}/api/v1/use-cases/?search={q}" for q in SEARCHES],
+            [f"{url}/api/v1/use-cases/?search={q}" for q in words],
+        ),
+        (
+            "deep page API (cursor, back half)",
+            [f"{url}/api/v1/use-cases/?cursor={c}&page_size=20" for c in few_cursors],
+            [f"{url}/api/v1/use-cases/?cursor={c}&page_size=20" for c in many_cursors],
+        ),
+        (
+            "use-case detail API",
+            [f"{url}/api/v1/use-cases/{o}/{u}/" for o, u in few_keys],
+            [f"{url}/api/v1/use-cases/{o}/{u}/" for o, u in many_keys],
+        ),
+    ]
     if has_home:
-        scenarios = {
-            "home page with facets (/)": [f"{url}/"],
-            "search page (/?search=)": [f"{url}/?search={q}" for q in SEARCHES],
-            "use-case page": [f"{url}/use-cases/{o}/{u}/" for o, u in keys],
-            **scenarios,
-        }
+        scenarios = [
+            # Another filter than the facets API's below, so the two share no cached counts.
+            (
+                "home page with facets",
+                [f"{url}/"],
+                cold_filter_urls(f"{url}/", n, extra="&medicine_scope=human"),
+            ),
+            (
+                "search page (/?search=)",
+                [f"{url}/?search={q}" for q in SEARCHES],
+                [f"{url}/?search={q}" for q in words],
+            ),
+            (
+                "use-case page",
+                [f"{url}/use-cases/{o}/{u}/" for o, u in few_keys],
+                [f"{url}/use-cases/{o}/{u}/" for o, u in many_keys],
+            ),
+            *scenarios,
+        ]
     else:
-        print(f"no HTML home page at / (status {home.status_code}): measuring the facets API")
+        print(f"no HTML home page at / (status {home.status_code}): measuring the API only")
     print(
-        f"\n{args.clients} concurrent clients, {args.requests} requests per scenario, gunicorn "
-        f"{args.workers} workers x {args.threads} threads, {args.records} records"
+        f"\n{args.clients} concurrent clients, {n} requests per scenario, gunicorn "
+        f"{args.workers} workers x {args.threads} threads, {args.records} records; response "
+        f"cache {os.environ.get('CATALOGUE_CACHE_SECONDS', '30')} s, CACHE_URL "
+        f"{os.environ.get('CACHE_URL', 'locmem:// (per worker)')}"
     )
+    print("cached = a few URLs repeated; uncached = a URL never asked before on every request")
     print(f"machine load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'scenario':40} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
-    for name, urls in scenarios.items():
-        row = measure(urls, total=args.requests, clients=args.clients)
-        print(f"{name:40} {row['n']:5d} {row['p50']:8.1f} {row['p95']:8.1f} {row['errors']:6d}")
+    print(f"{'scenario':56} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+    for name, repeated, distinct in scenarios:
+        for label, urls in (("cached", repeated), (f"uncached, {len(distinct)} URLs", distinct)):
+            row = measure(urls, total=n, clients=args.clients, warmup=repeated[:2])
+            print(
+                f"{name + ' [' + label + ']':56} {row['n']:5d} {row['p50']:8.1f} "
+                f"{row['p95']:8.1f} {row['errors']:6d}"
+            )
+    print(f"machine load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     row = follow_next(args, pages=50)
-    print(f"{'follow next x50, 200/page (1 client)':40} {row['n']:5d} {row['p50']:8.1f} "
+    print(f"{'follow next x50, 200/page (1 client)':56} {row['n']:5d} {row['p50']:8.1f} "
           f"{row['p95']:8.1f} {row['errors']:6d}")  # fmt: skip
     for label, query in (("CSV export, all public", ""), ("CSV export, one agency", "?agency=EMA")):
         e = export_run(args, server, query)
