@@ -21,8 +21,10 @@ INVENTORIES = {
 }
 
 
-class Stop(Exception):
-    """Ctrl-C or SIGTERM: leave the main loop and stop everything."""
+class Stop(BaseException):
+    """Ctrl-C or SIGTERM: leave the main loop and stop everything. A BaseException, like
+    KeyboardInterrupt, so that no `except Exception` on the way (the progress probe has one)
+    can swallow it."""
 
 
 def main(argv: list[str] | None = None) -> int:
