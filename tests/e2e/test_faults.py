@@ -52,12 +52,21 @@ def test_a_500_and_a_timeout_mid_batch_lose_nothing_and_apply_nothing_twice(
     held = next(push for push in proxy.pushes if push.outcome == "held")
     applied_unheard = {(o, u, v) for o, u, v, status in held.results if status == "applied"}
     assert applied_unheard, "the withheld batch should have been applied at the hub"
-    resent = {
-        (o, u, v)
-        for push in proxy.pushes
-        if push.number > held.number
-        for o, u, v, status in push.results
-        if status == "unchanged"
-    }
-    assert applied_unheard <= resent
+
+    def resent() -> set[tuple[str, str, int]]:
+        return {
+            (o, u, v)
+            for push in proxy.pushes
+            if push.number > held.number
+            for o, u, v, status in push.results
+            if status == "unchanged"
+        }
+
+    # The hub and B converge as soon as the withheld batch is applied; A resends it only after
+    # its timeout and back-off, so wait for that rather than race it.
+    wait_until(
+        lambda: applied_unheard <= resent(),
+        timeout=RECOVERY_SECONDS,
+        what="agency A to resend the batch whose answer it never heard",
+    )
     assert_nothing_applied_twice(proxy)
