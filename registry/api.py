@@ -359,16 +359,14 @@ class FacetsView(CatalogueView):
     )
     @method_decorator(cache_anonymous_get)
     def get(self, request):
-        qs, _ = catalogue_queryset(request)
-        fields = selectors.facet_fields(user=request.user)
-
-        def count():
-            return {
-                "total": qs.order_by().count(),
-                "facets": selectors.facet_counts(qs, fields=fields),
-            }
-
-        return Response(selectors.cached_counts(f"facets{fields}", qs, count))
+        _, query = catalogue_queryset(request)  # checks the filters and the search
+        facets, total = selectors.catalogue_facet_counts(
+            params=request.query_params,
+            search=query,
+            user=request.user,
+            fields=selectors.facet_fields(user=request.user),
+        )
+        return Response({"total": total, "facets": facets})
 
 
 class StatsView(CatalogueView):

@@ -41,7 +41,7 @@ def facet_counts(qs: QuerySet[UseCase], *, fields: tuple[str, ...] | None = None
     fields = fields if fields is not None else PUBLIC_FACETS
     groups = {name: _facet_group(name) for name in fields}
     counts = grouped_counts(qs, groups=groups)
-    return {name: _shaped(name, counts[name]) for name in fields}
+    return {name: shaped_counts(name, counts[name]) for name in fields}
 
 
 def _facet_group(name: str) -> tuple[str, str]:
@@ -49,7 +49,9 @@ def _facet_group(name: str) -> tuple[str, str]:
     return ("list" if spec.kind == "enum_list" else "scalar", spec.field)
 
 
-def _shaped(name: str, present: dict[str, int]) -> dict[str, int]:
+def shaped_counts(name: str, present: dict[str, int]) -> dict[str, int]:
+    """A facet's counts as shown: every code of an enumeration (zero counts included, in
+    vocabulary order); agency and country the values present, sorted."""
     choices = FILTERS[name].choices
     if choices:
         return {code: present.get(code, 0) for code in choices.values}
@@ -68,7 +70,7 @@ def network_stats(qs: QuerySet[UseCase]) -> dict:
     groups["started_on"] = ("month", "started_on")
     groups["operational_since"] = ("month", "operational_since")
     counts = grouped_counts(qs, groups=groups)
-    facets = {name: _shaped(name, counts[name]) for name in names}
+    facets = {name: shaped_counts(name, counts[name]) for name in names}
     return {
         "total": sum(facets["agency"].values()),  # every use case has exactly one origin
         "by_agency": _agencies_with_counts(facets["agency"]),
@@ -187,12 +189,14 @@ def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
 
 def catalogue_stamp() -> str:
     """Changes whenever a use case is added, removed or changed (count, latest change, latest
+    arrival of a copy, whose `modified` is its origin's and may be older than others, latest
     row): the part of a cache key that keeps cached counts current. Computing it reads every
     row, so it is itself cached for STAMP_SECONDS."""
     stamp = cache.get(STAMP_KEY)
     if stamp is None:
-        row = UseCase.objects.aggregate(n=Count("pk"), m=Max("modified"), i=Max("pk"))
-        stamp = f"{row['n']}|{row['m']}|{row['i']}"
+        # Apart, so that each maximum is read off an index and the count off the smallest.
+        latest = UseCase.objects.aggregate(m=Max("modified"), r=Max("received_at"), i=Max("pk"))
+        stamp = f"{UseCase.objects.count()}|{latest['m']}|{latest['r']}|{latest['i']}"
         cache.set(STAMP_KEY, stamp, STAMP_SECONDS)
     return stamp
 

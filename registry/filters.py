@@ -9,6 +9,7 @@ different parameters combine with AND. List fields (techniques, ...) match by co
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, TextChoices
@@ -112,10 +113,12 @@ def allowed_filters(*, network: bool) -> dict[str, Filter]:
     return {name: f for name, f in FILTERS.items() if network or not f.network_only}
 
 
-def filters_to_q(params: Mapping, *, network: bool) -> Q:
-    """Parse each known filter parameter in params; FilterInvalid names every bad one."""
+def parse_filters(params: Mapping, *, network: bool) -> dict[str, Any]:
+    """Each known filter parameter in params, checked and normalised: a list of values for the
+    enumerations, agency and country (upper case), one bool or date otherwise. FilterInvalid
+    names every bad one; unknown parameters are ignored."""
     errors: dict[str, list[str]] = {}
-    condition = Q()
+    parsed: dict[str, Any] = {}
     for name, spec in FILTERS.items():
         values = raw_values(params, name)
         if not values:
@@ -124,11 +127,24 @@ def filters_to_q(params: Mapping, *, network: bool) -> Q:
             errors[name] = ["This filter is available to authenticated users only."]
             continue
         try:
-            condition &= _condition(spec, _checked(values))
+            parsed[name] = _parsed(spec, _checked(values))
         except ValueError as exc:
             errors[name] = [str(exc)]
     if errors:
         raise FilterInvalid(errors)
+    return parsed
+
+
+def filters_to_q(params: Mapping, *, network: bool) -> Q:
+    """The filter parameters in params as one condition (FilterInvalid names every bad one)."""
+    return parsed_to_q(parse_filters(params, network=network))
+
+
+def parsed_to_q(parsed: Mapping[str, Any]) -> Q:
+    """The condition of filters as parse_filters returns them (AND between parameters)."""
+    condition = Q()
+    for name, value in parsed.items():
+        condition &= _condition(FILTERS[name], value)
     return condition
 
 
@@ -141,19 +157,27 @@ def _checked(values: list[str]) -> list[str]:
     return values
 
 
-def _condition(spec: Filter, values: list[str]) -> Q:
-    if spec.kind == "enum":
-        return Q(**{f"{spec.field}__in": _enum_values(spec, values)})
-    if spec.kind == "enum_list":
-        return _any_contains(spec.field, _enum_values(spec, values))
+def _parsed(spec: Filter, values: list[str]) -> Any:
+    if spec.kind in {"enum", "enum_list"}:
+        return _enum_values(spec, values)
     if spec.kind == "bool":
-        return Q(**{spec.field: _one_bool(values)})
+        return _one_bool(values)
     if spec.kind == "date":
-        return Q(**{f"{spec.field}__{spec.lookup}": _one_date(values, spec)})
-    if spec.kind == "agency":
-        return Q(**{f"{spec.field}__in": [value.upper() for value in values]})
-    if spec.kind == "country":
-        return Q(**{f"{spec.field}__in": [value.upper() for value in values]})
+        return _one_date(values, spec)
+    if spec.kind in {"agency", "country"}:
+        return list(dict.fromkeys(value.upper() for value in values))
+    raise AssertionError(spec.kind)
+
+
+def _condition(spec: Filter, value: Any) -> Q:
+    if spec.kind == "enum_list":
+        return _any_contains(spec.field, value)
+    if spec.kind in {"enum", "agency", "country"}:
+        return Q(**{f"{spec.field}__in": value})
+    if spec.kind == "bool":
+        return Q(**{spec.field: value})
+    if spec.kind == "date":
+        return Q(**{f"{spec.field}__{spec.lookup}": value})
     raise AssertionError(spec.kind)
 
 

@@ -193,6 +193,8 @@ class UseCase(models.Model):
             models.Index(fields=["stage"]),
             models.Index(fields=["ai_act_risk"]),
             models.Index(fields=["publication_level"]),
+            # The catalogue stamp's latest arrival (registry.counts.catalogue_stamp).
+            models.Index(fields=["received_at"], name="usecase_received_at"),
         ]
 
     def __str__(self) -> str:

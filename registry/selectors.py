@@ -12,7 +12,8 @@ Typical use:
     snippets = search_snippets(page.items, query=...)                   # {pk: safe HTML}
 
 Counting (facet_counts, network_stats, cached_counts) lives in registry.counts and is
-re-exported here.
+re-exported here; the catalogue's facets are counted in memory (catalogue_facet_counts, over
+registry.facet_index).
 """
 
 import base64
@@ -27,6 +28,7 @@ from django.db.models import Case, Count, F, Field, Func, IntegerField, Q, Query
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 
+from registry import facet_index
 from registry import search as fulltext
 from registry import vocabularies as v
 from registry.counts import (
@@ -35,8 +37,16 @@ from registry.counts import (
     facet_counts,
     grouped_counts,
     network_stats,
+    shaped_counts,
 )
-from registry.filters import FACET_FIELDS, FILTERS, FilterInvalid, filters_to_q
+from registry.filters import (
+    FACET_FIELDS,
+    FILTERS,
+    FilterInvalid,
+    filters_to_q,
+    parse_filters,
+    parsed_to_q,
+)
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, NETWORK_ONLY_FIELDS
 
@@ -252,6 +262,26 @@ def facet_fields(*, user) -> tuple[str, ...]:
     return tuple(name for name in FACET_FIELDS if network or not FILTERS[name].network_only)
 
 
+def catalogue_facet_counts(
+    *, params: Mapping, search: str, user, fields: tuple[str, ...], widen: bool = False
+) -> tuple[dict[str, dict[str, int]], int]:
+    """({facet: {value: count}}, total) for the use cases user may see that match params and
+    search, counted in memory (registry.facet_index). The database applies only what the
+    index does not hold (yes/no and date filters, the search) and hands over primary keys.
+    widen: a facet with values chosen is counted as if it had none (FacetIndex.counts)."""
+    parsed = parse_filters(params, network=sees_network(user))
+    chosen = {name: values for name, values in parsed.items() if name in FACET_FIELDS}
+    rest = {name: value for name, value in parsed.items() if name not in FACET_FIELDS}
+    index = facet_index.current()
+    pks = None
+    if rest or fulltext.normalise_query(search or ""):
+        narrowed = visible_use_cases(user=user).filter(parsed_to_q(rest))
+        pks = search_use_cases(narrowed, query=search).order_by().values_list("pk", flat=True)
+    rows = index.rows(levels=visible_levels(user=user), pks=pks)
+    counts, total = index.counts(rows, chosen=chosen, fields=fields, widen=widen)
+    return {name: shaped_counts(name, counts[name]) for name in fields}, total
+
+
 def agency_summaries(*, user) -> QuerySet[Agency]:
     """Every agency with `use_case_count`, the use cases of it that user may see."""
     visible = Q(use_cases__publication_level__in=visible_levels(user=user))
@@ -266,6 +296,7 @@ __all__ = [
     "Page",
     "agency_summaries",
     "cached_counts",
+    "catalogue_facet_counts",
     "catalogue_stamp",
     "grouped_counts",
     "facet_counts",

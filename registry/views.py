@@ -36,8 +36,6 @@ SORT_OPTIONS = [
 ]
 SIMILAR_LIMIT = 5
 MAX_MONTHS = 12 * 50
-# Required fields with one value per record (RECORD.md), and the origin agency.
-SINGLE_VALUED_FACETS = ("agency", "stage", "ai_act_risk", "workplan_area", "medicine_scope")
 PAGE_FACETS = [
     ("agency", _("Agency")),
     ("country", _("Country")),
@@ -69,7 +67,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # parse_ordering
         return _bad_request(request, {SORT_PARAM: [str(exc)]})
     agency_names = dict(Agency.objects.values_list("code", "name"))
-    facets, total = _facets(visible, matches, params, search, request.user, agency_names)
+    facets, total = _facets(params, search, request.user, agency_names)
     context = {
         "nav": "catalogue",
         "search": search,
@@ -194,49 +192,24 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/statistics.html", context)
 
 
-def _facets(visible, matches, params, search, user, agency_names) -> tuple[list[dict], int]:
-    """Facet groups for the filter form, counts included, and the number of matches."""
+def _facets(params, search, user, agency_names) -> tuple[list[dict], int]:
+    """Facet groups for the filter form, counts included, and the number of matches. A facet
+    with values chosen is counted as if it had none, so its other values still show how many
+    a wider choice would add (values of one facet combine with OR)."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
-    chosen = {name: _chosen(params, name) for name in names}
-    widened = tuple(name for name in names if chosen[name])
-    # Cached under the SQL of matches (tier, filters, search) and which facets were widened.
-    counts = selectors.cached_counts(
-        f"page-facets:{widened}",
-        matches,
-        lambda: _count_facets(visible, matches, names, widened, params, search, user),
+    counts, total = selectors.catalogue_facet_counts(
+        params=params, search=search, user=user, fields=tuple(names), widen=True
     )
     labels = dict(PAGE_FACETS)
     groups = [
         {
             "param": name,
             "label": labels[name],
-            "options": _facet_options(name, counts[name], chosen[name], agency_names),
+            "options": _facet_options(name, counts[name], _chosen(params, name), agency_names),
         }
         for name in names
     ]
-    return groups, _total(counts, widened, matches)
-
-
-def _total(counts: dict, widened: tuple[str, ...], matches) -> int:
-    """Every record has exactly one value of each required single-valued field, so the counts of
-    any such facet that was not widened add up to the number of matches: no second scan."""
-    for name in SINGLE_VALUED_FACETS:
-        if name in counts and name not in widened:
-            return sum(counts[name].values())
-    return matches.count()
-
-
-def _count_facets(visible, matches, names, widened, params, search, user) -> dict:
-    """A facet with values chosen is counted as if it had none, so its other values still show
-    how many a wider choice would add (values of one facet combine with OR)."""
-    counts = selectors.facet_counts(matches, fields=tuple(n for n in names if n not in widened))
-    for name in widened:
-        without = params.copy()
-        without.pop(name)
-        wider = selectors.filter_use_cases(visible, params=without, user=user)
-        wider = selectors.search_use_cases(wider, query=search)
-        counts.update(selectors.facet_counts(wider, fields=(name,)))
-    return counts
+    return groups, total
 
 
 def _chosen(params: QueryDict, name: str) -> set[str]:

@@ -1,7 +1,17 @@
 import pytest
 from django.conf import settings
 
+from registry import facet_index
 from tests.factories import AgencyFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_facet_index():
+    """Each test starts from another database state (ids and times may repeat after a rollback,
+    so the catalogue stamp could too): no test counts from an index another test built."""
+    facet_index.forget()
+    yield
+    facet_index.forget()
 
 
 @pytest.fixture
