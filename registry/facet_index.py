@@ -47,7 +47,9 @@ class Column:
         if self.is_list:
             bits = sum(1 << position for position in positions)
             return (self.codes & bits) != 0
-        return np.isin(self.codes, positions)
+        chosen_codes = np.zeros(len(self.values) + 1, dtype=bool)  # the last: no value
+        chosen_codes[positions] = True
+        return chosen_codes[self.codes]
 
     def counted(self, rows: np.ndarray) -> dict[str, int]:
         """{value: rows holding it}, values held by no row left out."""
