@@ -72,10 +72,28 @@ def _search_postgresql(
     return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()))
 
 
+def _stems(text: str) -> list[str]:
+    """The distinct stems of text's words as the search document holds them, in text order,
+    each quoted as a tsquery operand (stop words dropped)."""
+    sql = (
+        f"SELECT lexeme FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, %s)) "
+        "ORDER BY positions[1]"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [text])
+        return ["'" + lexeme.replace("'", "''") + "'" for (lexeme,) in cursor.fetchall()]
+
+
 def _similar_titles_postgresql(qs: QuerySet, tsquery: str) -> QuerySet:
-    query = f"to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
+    # Operands are stems already (_stems): taken as they are, not stemmed again.
+    query = "%s::tsquery"
     matches = RawSQL(f"{TITLE_DOCUMENT_SQL} @@ {query}", [tsquery], output_field=BooleanField())
-    rank = RawSQL(f"ts_rank({TITLE_DOCUMENT_SQL}, {query})", [tsquery], output_field=FloatField())
+    # Ranked on the stored search document (its title is weight A): recomputing the titles'
+    # tsvector for every candidate cost more than finding them.
+    table = qs.model._meta.db_table
+    rank = RawSQL(
+        f'ts_rank("{table}"."search_document", {query})', [tsquery], output_field=FloatField()
+    )
     return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()))
 
 
@@ -167,17 +185,21 @@ def similar(qs: QuerySet, text: str) -> QuerySet:
     """Rows sharing longer words of text, annotated with `search_rank` (most shared first).
 
     PostgreSQL: rows whose title shares at least two of the words (any pair, so a common word
-    alone does not pull in half the catalogue), ranked by ts_rank on the titles (GIN-indexed,
-    migration 0005); elsewhere any word in title or summary, ranked by count."""
+    alone does not pull in half the catalogue; titles GIN-indexed, migration 0005), ranked by
+    ts_rank on the whole search document, where the title weighs most; elsewhere any word in
+    title or summary, ranked by count."""
     words = [word for word in query_words(normalise_query(text)) if len(word) > 3]
     if not words:
         return qs.none().annotate(search_rank=Value(0, output_field=IntegerField()))
     if is_postgresql():
-        # query_words keeps only \w characters, so the words are safe tsquery operands.
-        words = words[:SIMILAR_MAX_WORDS]
-        pairs = [f"({a} & {b})" for i, a in enumerate(words) for b in words[i + 1 :]]
+        # Pairs of distinct stems: "Generative ... Generation" would otherwise pair a stem
+        # with itself, and that one common word would pull in half the catalogue.
+        stems = _stems(" ".join(words))[:SIMILAR_MAX_WORDS]
+        if not stems:
+            return qs.none().annotate(search_rank=Value(0, output_field=IntegerField()))
+        pairs = [f"({a} & {b})" for i, a in enumerate(stems) for b in stems[i + 1 :]]
         # A short title has too few words for pairs to find anything: any word then.
-        tsquery = " | ".join(pairs) if len(words) > 2 else " | ".join(words)
+        tsquery = " | ".join(pairs) if len(stems) > 2 else " | ".join(stems)
         return _similar_titles_postgresql(qs, tsquery)
     any_word = Q()
     rank = Value(0, output_field=IntegerField())
