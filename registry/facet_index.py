@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from registry import vocabularies as v
 from registry.counts import catalogue_stamp
@@ -108,7 +108,9 @@ def _raw_chunks(rows) -> Iterator[list[tuple]]:
     """The rows of a values_list queryset straight from the cursor, a chunk at a time: Django's
     per-row conversions would take twice as long as the query (JSON lists arrive as text)."""
     sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
+    # A server-side cursor on PostgreSQL (as QuerySet.iterator uses), so that only one chunk
+    # is ever held in memory.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(_BUILD_CHUNK):
             yield chunk
@@ -124,22 +126,24 @@ def _all_of(rows: np.ndarray, masks: Iterable[np.ndarray]) -> np.ndarray:
 def build(stamp: str) -> FacetIndex:
     """Read the enumerated fields of every shareable use case, a chunk at a time."""
     encoders = {name: _Encoder(name) for name in FACET_FIELDS}
-    pks: list[int] = []
-    codes: dict[str, list[int]] = {name: [] for name in FACET_FIELDS}
+    pks: list[np.ndarray] = []
+    codes: dict[str, list[np.ndarray]] = {name: [] for name in FACET_FIELDS}
     rows = (
         UseCase.objects.filter(publication_level__in=SHAREABLE_LEVELS)
         .order_by("pk")
         .values_list("pk", *(FILTERS[name].field for name in FACET_FIELDS))
     )
+    # Each chunk becomes arrays at once: Python lists of every row's codes would take ten
+    # times the memory of the index they build.
     for chunk in _raw_chunks(rows):
         pk_column, *columns = zip(*chunk, strict=True)
-        pks.extend(pk_column)
+        pks.append(np.array(pk_column, dtype=np.int64))
         for name, column in zip(FACET_FIELDS, columns, strict=True):
-            codes[name].extend(map(encoders[name].code, column))
+            codes[name].append(np.fromiter(map(encoders[name].code, column), dtype=np.int64))
     return FacetIndex(
         stamp=stamp,
         built_at=time.monotonic(),
-        pks=np.array(pks, dtype=np.int64),
+        pks=np.concatenate(pks) if pks else np.zeros(0, dtype=np.int64),
         columns={name: encoders[name].column(codes[name]) for name in FACET_FIELDS},
     )
 
@@ -154,6 +158,8 @@ class _Encoder:
         # Agency and country have no vocabulary: their values are taken as found.
         self.found = spec.choices is None
         self.values: list[str] = [] if self.found else list(spec.choices.values)
+        if self.is_list and len(self.values) > 32:
+            raise ValueError(f"{name}: a bit mask per row holds at most 32 values")
         self._codes: dict = {}
 
     def code(self, stored) -> int:
@@ -176,13 +182,14 @@ class _Encoder:
             self.values.append(stored)
         return self.values.index(stored)
 
-    def column(self, codes: list[int]) -> Column:
+    def column(self, chunks: list[np.ndarray]) -> Column:
         values = tuple(self.values)
+        codes = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
         if self.is_list:
-            return Column(values=values, codes=np.array(codes, dtype=np.uint32), is_list=True)
-        array = np.array(codes, dtype=np.int32)
-        array[array == NONE] = len(values)  # counted apart and never shown
-        return Column(values=values, codes=array, is_list=False)
+            return Column(values=values, codes=codes.astype(np.uint32), is_list=True)
+        codes[codes == NONE] = len(values)  # counted apart and never shown
+        small = np.uint8 if len(values) < np.iinfo(np.uint8).max else np.int32
+        return Column(values=values, codes=codes.astype(small), is_list=False)
 
 
 _current: FacetIndex | None = None
