@@ -80,6 +80,14 @@ def parse_args():
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database of an earlier run with --records"
     )
+    parser.add_argument(
+        "--cache-url",
+        help="CACHE_URL of the server, e.g. redis://127.0.0.1:6379/9 (a cache shared by its "
+        "workers, as in production; cleared first); default: each worker's own memory",
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help="only scenarios whose name contains this"
+    )
     return parser.parse_args()
 
 
@@ -97,6 +105,8 @@ def configure(args, static_root: str) -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
+    if args.cache_url:
+        os.environ["CACHE_URL"] = args.cache_url
     sys.path.insert(0, str(ROOT))
 
 
@@ -249,19 +259,24 @@ def base(args) -> str:
     return f"http://127.0.0.1:{args.port}"
 
 
-def measure(urls: list[str], *, total: int, clients: int, warmup: list[str]) -> dict:
+def measure(
+    urls: list[str], *, total: int, clients: int, warmup: list[str], cpu_pids: list[int]
+) -> dict:
     """Fetch urls round-robin from `clients` threads, total requests in all (after each client
-    fetched the warm-up urls, kept apart so that distinct urls stay unasked)."""
+    fetched the warm-up urls, kept apart so that distinct urls stay unasked). Also the rate
+    and the CPU time the server and PostgreSQL spent per request (cpu_pids: gunicorn's)."""
     counter = itertools.count()
     latencies: list[float] = []
     errors: list[int] = []
     lock = threading.Lock()
+    warmed = threading.Barrier(clients + 1, timeout=MAX_SCENARIO_SECONDS)
     deadline = time.monotonic() + MAX_SCENARIO_SECONDS
 
     def client():
         session = requests.Session()
         for url in warmup:
             session.get(url, timeout=60)
+        warmed.wait()
         while time.monotonic() < deadline:
             n = next(counter)
             if n >= total:
@@ -277,9 +292,42 @@ def measure(urls: list[str], *, total: int, clients: int, warmup: list[str]) -> 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
+    warmed.wait()
+    cpu_before, started = cpu_seconds(cpu_pids + postgres_pids()), time.perf_counter()
     for thread in threads:
         thread.join(timeout=MAX_SCENARIO_SECONDS + 60)
-    return summary(latencies, errors)
+    wall = time.perf_counter() - started
+    cpu = cpu_seconds(cpu_pids + postgres_pids()) - cpu_before
+    row = summary(latencies, errors)
+    row["rate"] = len(latencies) / wall if wall else float("nan")
+    row["cpu_ms"] = cpu * 1000 / len(latencies) if latencies else float("nan")
+    return row
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL's processes (the server runs on this machine, as the bench's)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far (those gone count nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def summary(latencies: list[float], errors: list[int]) -> dict:
@@ -411,6 +459,10 @@ def main() -> None:
     django.setup()
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    if args.cache_url:
+        from django.core.cache import cache
+
+        cache.clear()  # nothing an earlier run cached may count as computed here
     from registry.models import UseCase
 
     if args.reuse and UseCase.objects.count() == args.records:
@@ -478,6 +530,8 @@ def run_scenarios(args, server, cursors, keys, words) -> None:
         ]
     else:
         print(f"no HTML home page at / (status {home.status_code}): measuring the API only")
+    if args.only:
+        scenarios = [s for s in scenarios if any(part in s[0] for part in args.only)]
     print(
         f"\n{args.clients} concurrent clients, {n} requests per scenario, gunicorn "
         f"{args.workers} workers x {args.threads} threads, {args.records} records; response "
@@ -486,15 +540,27 @@ def run_scenarios(args, server, cursors, keys, words) -> None:
     )
     print("cached = a few URLs repeated; uncached = a URL never asked before on every request")
     print(f"machine load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'scenario':56} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+    print("req/s: requests answered per second; CPU ms: server and PostgreSQL CPU per request")
+    print(
+        f"{'scenario':56} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} {'req/s':>6} "
+        f"{'CPU ms':>6}"
+    )
     for name, repeated, distinct in scenarios:
         for label, urls in (("cached", repeated), (f"uncached, {len(distinct)} URLs", distinct)):
-            row = measure(urls, total=n, clients=args.clients, warmup=repeated[:2])
+            row = measure(
+                urls,
+                total=n,
+                clients=args.clients,
+                warmup=repeated[:2],
+                cpu_pids=worker_pids(server),
+            )
             print(
                 f"{name + ' [' + label + ']':56} {row['n']:5d} {row['p50']:8.1f} "
-                f"{row['p95']:8.1f} {row['errors']:6d}"
+                f"{row['p95']:8.1f} {row['errors']:6d} {row['rate']:6.0f} {row['cpu_ms']:6.1f}"
             )
     print(f"machine load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.only and not any(part in "follow next, CSV export" for part in args.only):
+        return
     row = follow_next(args, pages=50)
     print(f"{'follow next x50, 200/page (1 client)':56} {row['n']:5d} {row['p50']:8.1f} "
           f"{row['p95']:8.1f} {row['errors']:6d}")  # fmt: skip
