@@ -195,7 +195,8 @@ SEARCH_PARAMETER = OpenApiParameter(
     "search",
     {"type": "string", "maxLength": fulltext.MAX_QUERY_LENGTH},
     description='Full-text query (words, "quoted phrase", OR, -word). Results then carry a '
-    "highlighted `snippet` and are ordered by relevance unless `ordering` says otherwise.",
+    "highlighted `snippet` and are ordered by relevance (use cases whose title matches "
+    "first) unless `ordering` says otherwise.",
     examples=[OpenApiExample("words", value="signal detection")],
 )
 LIST_PARAMETERS = [

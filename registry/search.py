@@ -3,7 +3,8 @@
 PostgreSQL: every use-case row carries a weighted tsvector in the column `search_document`,
 maintained by a trigger and GIN-indexed (migration 0003). The column is not a model field on
 purpose: the record's fields are the model's, this is an index the database keeps. Queries use
-websearch_to_tsquery (quotes, OR, -word), rank with ts_rank and highlight with ts_headline.
+websearch_to_tsquery (quotes, OR, -word), rank with ts_rank, rows whose title matches first
+(TITLE_TIER), and highlight with ts_headline.
 
 SQLite (the laptop default): every word must occur (icontains) in one of the same fields; the
 rank counts where the words occur, weighted like the PostgreSQL document; snippets are cut and
@@ -33,6 +34,14 @@ WEIGHTED_FIELDS = {
 SNIPPET_FIELDS = ("summary", "description", "purpose")
 SQLITE_WEIGHTS = {"A": 10, "B": 4, "C": 1}
 MARK_START, MARK_STOP = "\x02", "\x03"
+# Identical to the expression of migration 0005's GIN index (else the index goes unused).
+TITLE_DOCUMENT_SQL = (
+    "to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(title_en, ''))"
+)
+# PostgreSQL: rows whose title matches rank above all others (ts_rank stays far below this), and
+# are annotated IN_TITLE so that a page can be read from them first (registry.selectors).
+TITLE_TIER = 10
+IN_TITLE = "search_in_title"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
@@ -53,23 +62,25 @@ def search(qs: QuerySet, query: str) -> QuerySet:
     return _search_sqlite(qs, query)
 
 
-def _tsquery_sql(function: str = "websearch_to_tsquery") -> str:
-    return f"{function}('{SEARCH_CONFIG}'::regconfig, %s)"
+def _tsquery_sql() -> str:
+    return f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
 
 
-def _search_postgresql(
-    qs: QuerySet, query: str, function: str = "websearch_to_tsquery"
-) -> QuerySet:
+def _search_postgresql(qs: QuerySet, query: str) -> QuerySet:
     table = qs.model._meta.db_table
-    tsquery = _tsquery_sql(function)
+    tsquery = _tsquery_sql()
     matches = RawSQL(
         f'"{table}"."search_document" @@ {tsquery}', [query], output_field=BooleanField()
     )
+    in_title = RawSQL(f"{TITLE_DOCUMENT_SQL} @@ {tsquery}", [query], output_field=BooleanField())
     rank = RawSQL(
-        f'ts_rank("{table}"."search_document", {tsquery})', [query], output_field=FloatField()
+        f'ts_rank("{table}"."search_document", {tsquery}) '
+        f"+ CASE WHEN {TITLE_DOCUMENT_SQL} @@ {tsquery} THEN {TITLE_TIER} ELSE 0 END",
+        [query, query],
+        output_field=FloatField(),
     )
     # ts_rank is a float4; compare and order it as float8 so cursors round-trip exactly.
-    return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()))
+    return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()), **{IN_TITLE: in_title})
 
 
 def _stems(text: str) -> list[str]:
@@ -175,10 +186,6 @@ def _marked_html(text: str) -> str:
 
 
 SIMILAR_MAX_WORDS = 6
-# Identical to the expression of migration 0005's GIN index (else the index goes unused).
-TITLE_DOCUMENT_SQL = (
-    "to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(title_en, ''))"
-)
 
 
 def similar(qs: QuerySet, text: str) -> QuerySet:

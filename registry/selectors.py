@@ -201,12 +201,24 @@ def paginate_use_cases(
         row = Func(F("sort_key"), F("pk"), function="", output_field=Field())
         last = Func(Value(key), Value(pk), function="", output_field=Field())
         qs = qs.filter(after(row, last))
-    rows = list(qs[: page_size + 1])
+    rows = _first_rows(qs, page_size + 1, ordering=ordering)
     items = rows[:page_size]
     next_cursor = None
     if len(rows) > page_size:
         next_cursor = encode_cursor(items[-1].sort_key, items[-1].pk, ordering=ordering)
     return Page(items=items, next_cursor=next_cursor)
+
+
+def _first_rows(qs: QuerySet[UseCase], count: int, *, ordering: str) -> list[UseCase]:
+    """The first count rows of the ordered qs. A search ranked on PostgreSQL reads the rows whose
+    title matches first: they rank above all others (registry.search.TITLE_TIER) and usually
+    fill a page, so the other matches, often far more, need not all be ranked."""
+    if ordering != "relevance" or fulltext.IN_TITLE not in qs.query.annotations:
+        return list(qs[:count])
+    rows = list(qs.filter(**{fulltext.IN_TITLE: True})[:count])
+    if len(rows) < count:
+        rows += list(qs.filter(**{fulltext.IN_TITLE: False})[: count - len(rows)])
+    return rows
 
 
 def _ordering(ordering: str) -> tuple[Ordering, bool]:

@@ -275,6 +275,31 @@ def test_search_ranks_title_matches_above_text_matches(anon_client, agencies):
     assert items[0]["uid"] == str(best.uid)
 
 
+def test_search_pages_run_from_title_matches_to_text_matches_without_gaps(anon_client, agencies):
+    """PostgreSQL reads a ranked page from the title matches first and from the others only when
+    those run out (registry.selectors._first_rows): pages across that seam lose nothing."""
+    in_title = [
+        UseCaseFactory(publication_level="public", title=f"Pharmacovigilance helper {i}")
+        for i in range(3)
+    ]
+    in_text = [
+        UseCaseFactory(
+            publication_level="public",
+            title=f"Assessment helper {i}",
+            summary="Pharmacovigilance screening for pharmacovigilance teams.",
+            description="Pharmacovigilance, pharmacovigilance and pharmacovigilance.",
+        )
+        for i in range(3)
+    ]
+
+    items = fetch_all(anon_client, LIST, search="pharmacovigilance", page_size=2)
+
+    uids = [item["uid"] for item in items]
+    assert len(uids) == len(set(uids)) == 6
+    assert set(uids[:3]) == {str(uc.uid) for uc in in_title}
+    assert set(uids[3:]) == {str(uc.uid) for uc in in_text}
+
+
 def test_search_combines_with_filters_and_pages_without_duplicates(anon_client, catalogue):
     shown = visible(catalogue, network=False)
 
