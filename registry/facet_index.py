@@ -197,17 +197,21 @@ _building = threading.Lock()
 
 
 def current() -> FacetIndex:
-    """This process's index, rebuilt first if the catalogue changed since it was built (one
-    thread builds; the others wait for it rather than build the same arrays again)."""
+    """This process's index, rebuilt first if the catalogue changed since it was built. One
+    thread builds; meanwhile the others count from the last index, or wait if there is none."""
     stamp = catalogue_stamp()
     index = _current
     if index is not None and _fresh(index, stamp):
         return index
-    with _building:
+    if not _building.acquire(blocking=index is None):
+        return index
+    try:
         index = _current
         if index is None or not _fresh(index, stamp):
             index = _replace(build(stamp))
-    return index
+        return index
+    finally:
+        _building.release()
 
 
 def _fresh(index: FacetIndex, stamp: str) -> bool:

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import random
+import threading
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -127,4 +128,18 @@ def test_the_stamp_follows_a_received_copy_changed_in_place(catalogue):
 def test_an_index_older_than_its_maximum_age_is_rebuilt(catalogue, monkeypatch):
     first = facet_index.current()
     monkeypatch.setattr(facet_index, "MAX_AGE_SECONDS", 0)
+    assert facet_index.current() is not first
+
+
+def test_while_one_thread_rebuilds_the_others_count_from_the_last_index(catalogue):
+    first = facet_index.current()
+    UseCaseFactory(publication_level="public", stage="idea")
+    cache.delete(counts.STAMP_KEY)
+    counts.catalogue_stamp()  # the new stamp, cached: the reader below needs no database
+    seen = []
+    with facet_index._building:  # as if another thread were rebuilding
+        reader = threading.Thread(target=lambda: seen.append(facet_index.current()))
+        reader.start()
+        reader.join(timeout=10)
+        assert seen == [first]
     assert facet_index.current() is not first
