@@ -550,7 +550,7 @@ def run_scenarios(args, server, cursors, keys, words) -> None:
         f"{os.environ.get('CACHE_URL', 'locmem:// (per worker)')}"
     )
     print("cached = a few URLs repeated; uncached = a URL never asked before on every request")
-    print(f"warm-up: {warmed} distinct facet counts asked first, so every worker built its index")
+    print(f"warm-up: {warmed} distinct facet counts asked first, so every worker builds its index")
     print(f"machine load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("req/s: requests answered per second; CPU ms: server and PostgreSQL CPU per request")
     print(

@@ -512,3 +512,21 @@ def test_similar_use_cases_need_two_shared_title_words_on_postgresql(anon_client
     items = anon_client.get(f"{LIST}{mine.origin_id}/{mine.uid}/similar/").json()["results"]
 
     assert [item["uid"] for item in items] == [str(pair.uid)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pairs of title stems: PostgreSQL")
+def test_two_words_of_one_stem_count_as_one_shared_word(anon_client, agencies):
+    """ "Generative" and "generation" are one stem: a title sharing only that stem is not
+    similar, however many of its words carry it."""
+    de, fr = agencies[1], agencies[2]
+    mine = UseCaseFactory(
+        origin=de, publication_level="public", title="Generative text generation assistant"
+    )
+    UseCaseFactory(origin=fr, publication_level="public", title="Generation of inspection letters")
+    pair = UseCaseFactory(
+        origin=fr, publication_level="public", title="Assistant for text summaries"
+    )
+
+    items = anon_client.get(f"{LIST}{mine.origin_id}/{mine.uid}/similar/").json()["results"]
+
+    assert [item["uid"] for item in items] == [str(pair.uid)]
