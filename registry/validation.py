@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry import vocabularies as v
 
@@ -111,11 +112,12 @@ _email_validator = EmailValidator()
 
 def _check_text(value: Any, field: Field) -> str:
     if not isinstance(value, str):
-        raise ValueError("Must be text.")
+        raise ValueError(_("Must be text."))
     value = value.strip()
     if len(value) > field.max_length:
         raise ValueError(
-            f"Ensure this value has at most {field.max_length} characters (it has {len(value)})."
+            _("Ensure this value has at most %(limit)d characters (it has %(length)d).")
+            % {"limit": field.max_length, "length": len(value)}
         )
     return value
 
@@ -131,7 +133,9 @@ def _check_enum(value: Any, field: Field) -> str | None:
         return None
     if not isinstance(value, str) or value not in _allowed(field.choices):
         allowed = ", ".join(field.choices.values)
-        raise ValueError(f"{value!r} is not one of: {allowed}.")
+        raise ValueError(
+            _("%(value)s is not one of: %(allowed)s.") % {"value": repr(value), "allowed": allowed}
+        )
     return value
 
 
@@ -142,26 +146,32 @@ def _check_enum_list(value: Any, field: Field) -> list[str]:
     ]
     if bad:
         allowed = ", ".join(field.choices.values)
-        raise ValueError(f"{', '.join(map(repr, bad))} not among: {allowed}.")
+        raise ValueError(
+            _("%(values)s not among: %(allowed)s.")
+            % {"values": ", ".join(map(repr, bad)), "allowed": allowed}
+        )
     return list(dict.fromkeys(items))
 
 
 def _check_str_list(value: Any, field: Field) -> list[str]:
     items = _check_list(value)
     if not all(isinstance(item, str) for item in items):
-        raise ValueError("Every item must be text.")
+        raise ValueError(_("Every item must be text."))
     items = [item.strip() for item in items if item.strip()]
     too_long = [item[:40] for item in items if len(item) > field.max_length]
     if too_long:
-        raise ValueError(f"Items must have at most {field.max_length} characters: {too_long}.")
+        raise ValueError(
+            _("Items must have at most %(limit)d characters: %(items)s.")
+            % {"limit": field.max_length, "items": too_long}
+        )
     return list(dict.fromkeys(items))
 
 
 def _check_list(value: Any) -> list:
     if not isinstance(value, list):
-        raise ValueError("Must be a list.")
+        raise ValueError(_("Must be a list."))
     if len(value) > LIST_MAX_ITEMS:
-        raise ValueError(f"At most {LIST_MAX_ITEMS} items.")
+        raise ValueError(_("At most %(limit)d items.") % {"limit": LIST_MAX_ITEMS})
     return value
 
 
@@ -171,18 +181,20 @@ def _check_date(value: Any, field: Field) -> dt.date | None:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if not isinstance(value, str):
-        raise ValueError("Must be an ISO date (YYYY-MM-DD).")
+        raise ValueError(_("Must be an ISO date (YYYY-MM-DD)."))
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value[:40]!r} is not an ISO date (YYYY-MM-DD).") from None
+        raise ValueError(
+            _("%(value)s is not an ISO date (YYYY-MM-DD).") % {"value": repr(value[:40])}
+        ) from None
 
 
 def _check_bool(value: Any, field: Field) -> bool | None:
     if value is None and field.required:
         return None
     if not isinstance(value, bool):
-        raise ValueError("Must be true or false.")
+        raise ValueError(_("Must be true or false."))
     return value
 
 
@@ -192,7 +204,9 @@ def _check_url(value: Any, field: Field) -> str:
         try:
             _url_validator(value)
         except ValidationError:
-            raise ValueError(f"{value[:80]!r} is not an http(s) URL.") from None
+            raise ValueError(
+                _("%(value)s is not an http(s) URL.") % {"value": repr(value[:80])}
+            ) from None
     return value
 
 
@@ -202,14 +216,19 @@ def _check_email(value: Any, field: Field) -> str:
         try:
             _email_validator(value)
         except ValidationError:
-            raise ValueError(f"{value[:80]!r} is not an e-mail address.") from None
+            raise ValueError(
+                _("%(value)s is not an e-mail address.") % {"value": repr(value[:80])}
+            ) from None
     return value
 
 
 def _check_language(value: Any, field: Field) -> str:
     value = _check_text(value, Field("text", max_length=2))
     if value and not LANGUAGE_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not an ISO 639-1 code (two lower-case letters).")
+        raise ValueError(
+            _("%(value)s is not an ISO 639-1 code (two lower-case letters).")
+            % {"value": repr(value)}
+        )
     return value
 
 
@@ -217,15 +236,22 @@ def _check_related(value: Any, field: Field) -> list[dict]:
     links = []
     for item in _check_list(value):
         if not isinstance(item, dict) or set(item) != {"origin", "uid", "kind"}:
-            raise ValueError("Each item must be an object with exactly origin, uid and kind.")
+            raise ValueError(_("Each item must be an object with exactly origin, uid and kind."))
         if not isinstance(item["origin"], str) or not AGENCY_CODE_RE.fullmatch(item["origin"]):
-            raise ValueError(f"{str(item['origin'])[:40]!r} is not an agency code.")
+            raise ValueError(
+                _("%(value)s is not an agency code.") % {"value": repr(str(item["origin"])[:40])}
+            )
         try:
             uid = str(uuid.UUID(str(item["uid"])))
         except ValueError:
-            raise ValueError(f"{str(item['uid'])[:40]!r} is not a UUID.") from None
+            raise ValueError(
+                _("%(value)s is not a UUID.") % {"value": repr(str(item["uid"])[:40])}
+            ) from None
         if item["kind"] not in v.RelationKind.values:
-            raise ValueError(f"{item['kind']!r} is not one of: {', '.join(v.RelationKind.values)}.")
+            raise ValueError(
+                _("%(value)s is not one of: %(allowed)s.")
+                % {"value": repr(item["kind"]), "allowed": ", ".join(v.RelationKind.values)}
+            )
         links.append({"origin": item["origin"], "uid": uid, "kind": item["kind"]})
     return links
 
@@ -247,10 +273,10 @@ CHECKERS: dict[str, Callable[[Any, Field], Any]] = {
 def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, Any]:
     """Check a wire record against schema version 1; return it with typed values."""
     if not isinstance(record, dict):
-        raise RecordInvalid({"record": ["Must be an object."]})
+        raise RecordInvalid({"record": [_("Must be an object.")]})
     errors: dict[str, list[str]] = {}
     for name in sorted(set(record) - set(FIELDS)):
-        errors[name] = ["Unknown field in schema version 1."]
+        errors[name] = [_("Unknown field in schema version 1.")]
     cleaned: dict[str, Any] = {}
     for name, field in FIELDS.items():
         value = record.get(name, empty_value(field))
@@ -269,25 +295,28 @@ def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, A
 def _rule_violations(r: dict[str, Any], today: dt.date):
     for name, field in FIELDS.items():
         if field.required and is_empty(r.get(name)):
-            yield name, "This field is required."
+            yield name, _("This field is required.")
     if r.get("language") not in (None, "", "en") and not r.get("title_en"):
-        yield "title_en", "An English title is required when the language is not English."
+        yield "title_en", _("An English title is required when the language is not English.")
     if r.get("stage") == v.Stage.PRODUCTION and not r.get("operational_since"):
-        yield "operational_since", "Required when the stage is production."
+        yield "operational_since", _("Required when the stage is production.")
     if r.get("stage") == v.Stage.RETIRED and not r.get("retired_on"):
-        yield "retired_on", "Required when the stage is retired."
+        yield "retired_on", _("Required when the stage is retired.")
     for name in ("started_on", "operational_since", "retired_on"):
         if r.get(name) and r[name] > today + FUTURE_DATE_TOLERANCE:
-            yield name, "Must not be in the future."
+            yield name, _("Must not be in the future.")
     if r.get("ai_act_risk") == v.AiActRisk.HIGH:
         if not r.get("human_oversight"):
-            yield "human_oversight", "Required when the AI Act risk class is high."
+            yield "human_oversight", _("Required when the AI Act risk class is high.")
         if not r.get("ai_act_justification"):
-            yield "ai_act_justification", "Required when the AI Act risk class is high."
+            yield "ai_act_justification", _("Required when the AI Act risk class is high.")
     if (
         r.get("ai_act_risk") == v.AiActRisk.PROHIBITED
         and r.get("publication_level") in v.SHARED_LEVELS
     ):
-        yield "publication_level", "A prohibited use case can never be published beyond internal."
+        yield (
+            "publication_level",
+            _("A prohibited use case can never be published beyond internal."),
+        )
     if r.get("personal_data") not in (None, v.PersonalData.NONE) and not r.get("dpia_status"):
-        yield "dpia_status", "Required when the use case processes personal data."
+        yield "dpia_status", _("Required when the use case processes personal data.")

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from registry.validation import RecordInvalid, validate_record
 from tests.factories import valid_record
@@ -94,3 +95,12 @@ def test_a_non_object_record_is_refused():
     with pytest.raises(RecordInvalid) as exc:
         validate_record(["not", "a", "record"])
     assert "record" in exc.value.errors
+
+
+def test_messages_are_translated_in_the_language_active_when_validating():
+    record = valid_record()
+    del record["title"]
+    with translation.override("de"), pytest.raises(RecordInvalid) as exc:
+        validate_record(record)
+    assert exc.value.errors["title"] == ["Dieses Feld ist zwingend erforderlich."]
+    assert errors_of(title="")["title"] == ["This field is required."]
