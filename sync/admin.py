@@ -135,7 +135,7 @@ class PeerTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ["peer", "direction", "feed_id", "cursor", "updated"]
+    list_display = ["peer", "direction", "feed_id", "peer_feed_id", "cursor", "updated"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -118,6 +118,14 @@ class Checkpoint(models.Model):
     cursor = models.TextField(
         blank=True, help_text=_("Push: own feed position txid:seq. Pull: the peer's cursor.")
     )
+    # A hub restored from a backup has lost what was pushed after that point, and says so with a
+    # new feed id: a push checkpoint is only good for the peer feed it was saved against.
+    peer_feed_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("Push only: the peer's feed id when the cursor was saved."),
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

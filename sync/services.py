@@ -150,7 +150,7 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
         node = client.node()
         _learn_identity(peer, node)
         if run.direction == Direction.PUSH:
-            push_changes(peer, client, run, owner)
+            push_changes(peer, client, run, owner, node)
         else:
             pull_changes(peer, client, run, owner, node)
     except PeerError as exc:
@@ -210,15 +210,16 @@ def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) 
 # Push: own feed -> peer -------------------------------------------------------------------------
 
 
-def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> None:
-    """Send own changes after the acknowledged position, page by page.
+def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node: dict) -> None:
+    """Send own changes after the acknowledged position, page by page; from the top when either
+    feed started over (our own after a restore, or the peer's: it lost what we had sent).
 
     Up to SYNC_PUSH_CONCURRENCY pages are in flight at once (the next page is read and sent while
     the peer works on the previous one); answers are acknowledged strictly in order, so the
     checkpoint only ever covers pages the peer answered, and a failure repeats from there."""
-    feed_id = str(feed.current_feed_id())
+    feed_ids = (str(feed.current_feed_id()), str(node.get("feed_id", "")))
     checkpoint = _checkpoint(peer, Direction.PUSH)
-    start = _own_position(checkpoint, feed_id)
+    start = _own_position(checkpoint, *feed_ids)
     depth = max(1, settings.SYNC_PUSH_CONCURRENCY)
     in_flight: deque[tuple[list[serving.FeedRow], Future]] = deque()
     with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="sync-push") as pool:
@@ -226,9 +227,9 @@ def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> No
             answer = pool.submit(client.post_changes, [e.envelope for e in entries])
             in_flight.append((entries, answer))
             if len(in_flight) >= depth:
-                _acknowledge(peer, checkpoint, feed_id, run, owner, *in_flight.popleft())
+                _acknowledge(peer, checkpoint, feed_ids, run, owner, *in_flight.popleft())
         while in_flight:
-            _acknowledge(peer, checkpoint, feed_id, run, owner, *in_flight.popleft())
+            _acknowledge(peer, checkpoint, feed_ids, run, owner, *in_flight.popleft())
 
 
 def _own_pages(position: Position) -> Iterator[list[serving.FeedRow]]:
@@ -259,18 +260,21 @@ def _within_body_limit(entries: list[serving.FeedRow]) -> Iterator[list[serving.
         yield chunk
 
 
-def _acknowledge(peer, checkpoint, feed_id, run, owner, entries, answer: Future) -> None:
+def _acknowledge(peer, checkpoint, feed_ids, run, owner, entries, answer: Future) -> None:
     results = answer.result()  # a failed page raises here, before anything is acknowledged
     position = entries[-1].position
+    own_feed_id, peer_feed_id = feed_ids
     with transaction.atomic():
         _remember_rejections(peer, entries, results)
-        _save_checkpoint(checkpoint, feed_id, f"{position.txid}:{position.seq}")
+        checkpoint.peer_feed_id = peer_feed_id
+        _save_checkpoint(checkpoint, own_feed_id, f"{position.txid}:{position.seq}")
     _count(run, results)
     renew_lease(peer, owner)
 
 
-def _own_position(checkpoint: Checkpoint, feed_id: str) -> Position:
-    if checkpoint.feed_id != feed_id or not checkpoint.cursor:
+def _own_position(checkpoint: Checkpoint, own_feed_id: str, peer_feed_id: str) -> Position:
+    started_over = (checkpoint.feed_id, checkpoint.peer_feed_id) != (own_feed_id, peer_feed_id)
+    if started_over or not checkpoint.cursor:
         return START
     txid, seq = checkpoint.cursor.split(":")
     return Position(int(txid), int(seq))
@@ -347,7 +351,7 @@ def _checkpoint(peer: Peer, direction: str) -> Checkpoint:
 
 def _save_checkpoint(checkpoint: Checkpoint, feed_id: str, cursor: str) -> None:
     checkpoint.feed_id, checkpoint.cursor = feed_id, cursor
-    checkpoint.save(update_fields=["feed_id", "cursor", "updated"])
+    checkpoint.save(update_fields=["feed_id", "peer_feed_id", "cursor", "updated"])
 
 
 def _count(run: SyncRun, results: list[dict]) -> None:

@@ -122,6 +122,20 @@ def test_a_new_own_feed_id_pushes_everything_again(hub, peer):
     assert len(hub.received) == 4
 
 
+def test_a_new_peer_feed_id_pushes_everything_again(hub, peer):
+    """The hub was restored from a backup older than our last push: it lost what we pushed after
+    that point, and says so with a new feed id. Everything is pushed again; it answers
+    `unchanged` to what it still has."""
+    records = publish(2)
+    sync(peer)
+    hub.feed_id = str(uuid.uuid4())
+    sync(peer, force=True)
+    assert [e["uid"] for e in hub.received[2:]] == [str(r.uid) for r in records]
+    assert Checkpoint.objects.get(peer=peer, direction="push").peer_feed_id == hub.feed_id
+    sync(peer, force=True)
+    assert len(hub.received) == 4, "the same peer feed id: nothing is sent again"
+
+
 # Pull
 
 
