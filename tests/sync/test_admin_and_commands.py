@@ -1,10 +1,17 @@
+import datetime as dt
+
 import pytest
+import responses
 from django.core.management import call_command
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from sync import auth, schedule
+from registry import services as registry_services
+from sync import auth, schedule, tasks
 from sync.models import Peer, PeerToken, Rejection, SyncRun
-from tests.sync.fake_peer import PEER_URL
+from tests.factories import UseCaseFactory
+from tests.sync.conftest import envelope
+from tests.sync.fake_peer import PEER_URL, FakeHub
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +44,18 @@ def test_a_periodic_sync_exists_after_migrate_and_keeps_admin_edits(settings):
 def test_sync_now_without_peers_says_so(capsys):
     call_command("sync_now")
     assert "No peers" in capsys.readouterr().out
+
+
+def test_sync_now_with_the_hub_configured_prints_the_push_and_pull_counts(settings, capsys):
+    settings.HUB_URL, settings.HUB_TOKEN = PEER_URL, "t1"
+    registry_services.save_use_case(UseCaseFactory.build(publication_level="network"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        hub = FakeHub(mocked)
+        hub.feed = [envelope(origin="FR-ANSM"), envelope(origin="FR-ANSM")]
+        call_command("sync_now")
+    lines = capsys.readouterr().out.splitlines()
+    assert "hub push: applied=1 unchanged=0 stale=0 rejected=0 pages=1" in lines
+    assert "hub pull: applied=2 unchanged=0 stale=0 rejected=0 pages=1" in lines
 
 
 def test_the_hub_peer_comes_from_the_environment(settings):
@@ -75,3 +94,27 @@ def test_the_revoke_action_revokes_tokens(superuser_client):
     )
     assert PeerToken.objects.get().revoked_at is not None
     assert auth.authenticate(f"Bearer {token}") is None
+
+
+def test_the_sync_now_action_clears_the_stop_and_the_wait_and_queues_a_sync(
+    superuser_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(tasks.run_sync_cycle, "delay", lambda *args: queued.append(args))
+    later = timezone.now() + dt.timedelta(hours=1)
+    stopped = Peer.objects.create(name="hub", url=PEER_URL, token="x", auth_failed=True)
+    waiting = Peer.objects.create(name="other", url=PEER_URL, token="x", next_attempt_at=later)
+    untouched = Peer.objects.create(name="third", url=PEER_URL, token="x", next_attempt_at=later)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_client.post(
+            "/admin/sync/peer/",
+            {"action": "sync_now", "_selected_action": [stopped.pk, waiting.pk]},
+            follow=True,
+        )
+    assert b"2 peers queued." in response.content
+    assert queued == [([stopped.pk, waiting.pk],)]
+    for peer in (stopped, waiting):
+        peer.refresh_from_db()
+        assert not peer.auth_failed and peer.next_attempt_at is None and peer.is_due()
+    untouched.refresh_from_db()
+    assert untouched.next_attempt_at == later

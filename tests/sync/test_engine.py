@@ -8,11 +8,13 @@ import requests
 import responses
 from django.conf import settings
 from django.utils import timezone
+from django.utils.http import http_date
 
 from registry import feed
 from registry import services as registry_services
 from registry.models import FeedEntry, UseCase
 from sync import services
+from sync.client import parse_retry_after
 from sync.models import Checkpoint, Peer, Rejection, SyncRun
 from tests.factories import UseCaseFactory, valid_record
 from tests.sync.conftest import envelope
@@ -221,6 +223,16 @@ def test_a_401_stops_the_sync_and_is_recorded_as_an_authentication_failure(hub, 
     assert services.due_peer_ids() == []
 
 
+def test_a_403_stops_the_sync_like_a_401(hub, peer):
+    hub.node_failure = (403, {}, '{"title": "Forbidden"}')
+    outcome = sync(peer)
+    assert outcome.runs[0].auth_failed and "403" in outcome.runs[0].error
+    assert len(outcome.runs) == 1 and outcome.retry_in is None
+    peer.refresh_from_db()
+    assert peer.auth_failed and peer.next_attempt_at is None and "403" in peer.last_error
+    assert services.due_peer_ids() == []
+
+
 def test_a_new_token_clears_the_authentication_stop(peer):
     Peer.objects.filter(pk=peer.pk).update(auth_failed=True)
     peer.refresh_from_db()
@@ -237,6 +249,36 @@ def test_a_503_with_retry_after_is_honoured(hub, peer):
     peer.refresh_from_db()
     assert peer.next_attempt_at >= before + dt.timedelta(seconds=120)
     assert not peer.is_due()
+
+
+def test_a_429_with_retry_after_in_seconds_is_honoured(hub, peer):
+    publish(1)
+    hub.post_failures[1] = (429, {"Retry-After": "600"}, '{"title": "Too many requests"}')
+    outcome = sync(peer)
+    assert outcome.retry_in == 600
+    assert "429" in outcome.runs[0].error and not outcome.runs[0].auth_failed
+    peer.refresh_from_db()
+    assert peer.next_attempt_at >= timezone.now() + dt.timedelta(seconds=590)
+    assert not peer.auth_failed and not peer.is_due()
+
+
+def test_a_429_with_retry_after_as_an_http_date_is_honoured(hub, peer):
+    when = timezone.now() + dt.timedelta(seconds=900)
+    hub.node_failure = (429, {"Retry-After": http_date(when.timestamp())}, "slow down")
+    outcome = sync(peer)
+    assert 890 <= outcome.retry_in <= 900
+    peer.refresh_from_db()
+    assert abs((peer.next_attempt_at - when).total_seconds()) <= 2
+
+
+def test_retry_after_reads_both_forms_and_never_waits_below_zero_or_beyond_a_day():
+    now = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+    assert parse_retry_after("120", now=now) == 120
+    assert parse_retry_after("Wed, 25 Nov 2026 10:05:00 GMT", now=now) == 300
+    assert parse_retry_after("Wed, 25 Nov 2026 09:00:00 GMT", now=now) == 0
+    assert parse_retry_after("9999999", now=now) == 24 * 3600
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None) is None
 
 
 def test_network_errors_back_off_exponentially_with_jitter(mocked, peer):
