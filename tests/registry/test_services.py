@@ -87,6 +87,49 @@ def test_an_invalid_record_is_refused_and_nothing_changes(draft):
     assert FeedEntry.objects.get().version == 1
 
 
+class FeedDown(Exception):
+    pass
+
+
+def fail_feed_write(**kwargs):
+    """Stands in for feed.write_entry, which save_use_case calls after the record row and its
+    history row are written."""
+    raise FeedDown
+
+
+def stored_state(use_case: UseCase) -> tuple:
+    row = UseCase.objects.get(pk=use_case.pk)
+    entry = FeedEntry.objects.get(origin=use_case.origin_id, uid=use_case.uid)
+    return (
+        row.version,
+        row.to_record(),
+        row.modified,
+        UseCase.history.filter(uid=use_case.uid).count(),
+        (entry.version, entry.record, entry.hash, entry.seq, entry.txid),
+    )
+
+
+def test_a_failed_feed_write_leaves_a_shared_record_as_it_was(draft, monkeypatch):
+    services.publish_to_network(draft)
+    before = stored_state(draft)
+    monkeypatch.setattr(feed, "write_entry", fail_feed_write)
+    draft.title = "Renamed"
+    with pytest.raises(FeedDown):
+        services.save_use_case(draft)
+    assert stored_state(draft) == before
+    assert before[0] == 1 and before[1]["title"] != "Renamed"
+
+
+def test_a_failed_feed_write_creates_no_new_record(home_agency, monkeypatch):
+    monkeypatch.setattr(feed, "write_entry", fail_feed_write)
+    new = UseCaseFactory.build(publication_level="network", version=0)
+    with pytest.raises(FeedDown):
+        services.save_use_case(new)
+    assert not UseCase.objects.filter(uid=new.uid).exists()
+    assert not UseCase.history.filter(uid=new.uid).exists()
+    assert not FeedEntry.objects.exists()
+
+
 def test_a_prohibited_record_cannot_be_published(draft):
     draft.ai_act_risk = "prohibited"
     services.save_use_case(draft)
