@@ -82,6 +82,10 @@ def lease_duration() -> dt.timedelta:
     return dt.timedelta(seconds=max(60, 2 * settings.SYNC_HTTP_TIMEOUT_SECONDS))
 
 
+class LeaseLost(Exception):
+    """This worker's lease expired and another worker took it: that one syncs the peer now."""
+
+
 def acquire_lease(peer: Peer) -> str | None:
     owner = uuid.uuid4().hex
     now = timezone.now()
@@ -92,10 +96,21 @@ def acquire_lease(peer: Peer) -> str | None:
     return owner if taken else None
 
 
-def renew_lease(peer: Peer, owner: str) -> None:
-    Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
+def renew_lease(peer: Peer, owner: str) -> bool:
+    """Extend the lease; False if it is no longer ours (it expired and another worker took it)."""
+    renewed = Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
         lease_expires_at=timezone.now() + lease_duration()
     )
+    return renewed == 1
+
+
+def _keep_lease(peer: Peer, owner: str, run: SyncRun) -> None:
+    """Between batches: go on only while the lease is ours, so two workers never sync one peer."""
+    if not renew_lease(peer, owner):
+        raise LeaseLost(
+            f"another worker took over this peer's sync (the lease expired); "
+            f"stopped after {run.pages} page(s)"
+        )
 
 
 def release_lease(peer: Peer, owner: str) -> None:
@@ -132,7 +147,9 @@ def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
             failure = _run(peer, client, run, owner)
             if failure is not None:
                 break
-        _record_health(peer, outcome, failure)
+        # After a lost lease the peer's health is the new holder's to record.
+        if not isinstance(failure, LeaseLost):
+            _record_health(peer, outcome, failure)
     finally:
         client.close()
         release_lease(peer, owner)
@@ -153,7 +170,7 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
             push_changes(peer, client, run, owner, node)
         else:
             pull_changes(peer, client, run, owner, node)
-    except PeerError as exc:
+    except (PeerError, LeaseLost) as exc:
         failure = exc
         log.warning("sync %s with %s failed: %s", run.direction, peer, exc)
     except Exception as exc:
@@ -269,7 +286,7 @@ def _acknowledge(peer, checkpoint, feed_ids, run, owner, entries, answer: Future
         checkpoint.peer_feed_id = peer_feed_id
         _save_checkpoint(checkpoint, own_feed_id, f"{position.txid}:{position.seq}")
     _count(run, results)
-    renew_lease(peer, owner)
+    _keep_lease(peer, owner, run)
 
 
 def _own_position(checkpoint: Checkpoint, own_feed_id: str, peer_feed_id: str) -> Position:
@@ -326,7 +343,7 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
                 _save_checkpoint(checkpoint, feed_id, page["next"])
         _count(run, results)
         cursor = page["next"]
-        renew_lease(peer, owner)
+        _keep_lease(peer, owner, run)
         if not page.get("more") or not page["changes"]:
             return
 

@@ -352,6 +352,46 @@ def test_a_page_of_long_records_is_split_below_the_body_limit(hub, peer, setting
     assert hub.posts == 2 and len(hub.received) == 3
 
 
+def test_renewing_a_lease_says_whether_it_is_still_held(peer):
+    owner = services.acquire_lease(peer)
+    assert services.renew_lease(peer, owner) is True
+    Peer.objects.filter(pk=peer.pk).update(lease_expires_at=timezone.now() - dt.timedelta(1))
+    assert services.acquire_lease(peer), "another worker took the expired lease"
+    assert services.renew_lease(peer, owner) is False
+
+
+@pytest.fixture
+def lease_lost_after_first_batch(peer, monkeypatch):
+    """Another worker takes the lease (it expired) while this one saves its first batch."""
+    save_checkpoint = services._save_checkpoint
+
+    def save_then_lose_the_lease(*args):
+        save_checkpoint(*args)
+        Peer.objects.filter(pk=peer.pk).update(
+            lease_owner="another-worker", lease_expires_at=timezone.now() + dt.timedelta(60)
+        )
+
+    monkeypatch.setattr(services, "_save_checkpoint", save_then_lose_the_lease)
+
+
+@pytest.mark.parametrize("direction", ["push", "pull"])
+def test_a_sync_that_lost_its_lease_stops_between_batches(
+    hub, peer, small_batches, settings, lease_lost_after_first_batch, direction
+):
+    settings.SYNC_PUSH_CONCURRENCY = 1
+    peer.push, peer.pull = direction == "push", direction == "pull"
+    peer.save()
+    publish(4)
+    hub.feed = [envelope(origin="FR-ANSM") for _ in range(4)]
+    outcome = sync(peer)
+    assert (hub.posts, hub.since_seen) == ((1, []) if direction == "push" else (0, [None]))
+    (run,) = outcome.runs
+    assert "lease" in run.error and run.pages == 1 and outcome.retry_in is None
+    peer.refresh_from_db()
+    assert peer.lease_owner == "another-worker", "the other worker's lease is left alone"
+    assert (peer.consecutive_failures, peer.next_attempt_at, peer.last_error) == (0, None, "")
+
+
 def test_a_lease_left_by_a_killed_worker_expires_within_about_a_minute(peer, settings):
     settings.SYNC_HTTP_TIMEOUT_SECONDS = 30
     services.acquire_lease(peer)  # and the worker dies without releasing it
