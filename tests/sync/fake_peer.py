@@ -18,6 +18,7 @@ class FakeHub:
         self.feed_id = str(uuid.uuid4())
         self.received: list[dict] = []  # every envelope pushed, in order, repeats included
         self.posts = 0
+        self.batches: list[list[dict]] = []  # the envelopes of each answered POST
         self.feed: list[dict] = []  # envelopes the hub serves, in feed order
         self.since_seen: list[str | None] = []
         self.status_for = lambda envelope: "applied"
@@ -52,6 +53,7 @@ class FakeHub:
             return self.post_failures[self.posts]
         changes = json.loads(request.body)["changes"]
         self.received.extend(changes)
+        self.batches.append(changes)
         results = []
         for e in changes:
             status = self.status_for(e)

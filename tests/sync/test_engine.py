@@ -116,6 +116,39 @@ def test_a_crash_between_push_batches_repeats_the_batch_and_never_skips(hub, pee
     assert len(hub.received) == 4, "the failed batch was sent again, the acknowledged one not"
 
 
+def test_a_page_refused_as_too_large_is_sent_in_halves(hub, peer):
+    """A proxy in front of the hub may take less than the protocol's 8 MiB per request."""
+    records = publish(4)
+    hub.post_failures[1] = (413, {}, '{"title": "Payload too large"}')
+    outcome = sync(peer)
+    assert outcome.ok, outcome.runs[0].error
+    assert [len(batch) for batch in hub.batches] == [2, 2]
+    assert sorted(e["uid"] for e in hub.received) == sorted(str(r.uid) for r in records)
+    assert outcome.runs[0].applied == 4
+
+
+def test_a_single_record_too_large_for_the_peer_fails_with_the_peers_words(hub, peer):
+    publish(1)
+    hub.post_failures = {n: (413, {}, '{"title": "Body too large"}') for n in range(1, 5)}
+    outcome = sync(peer)
+    assert hub.posts == 1 and outcome.retry_in is not None
+    assert "HTTP 413 Body too large" in outcome.runs[0].error
+    peer.refresh_from_db()
+    assert "HTTP 413 Body too large" in peer.last_error and not peer.auth_failed
+
+
+def test_a_batch_the_peer_refuses_is_retried_later_and_shows_why(hub, peer):
+    publish(1)
+    detail = '{"title": "Bad request", "detail": "The body must be an object."}'
+    hub.post_failures[1] = (400, {"Content-Type": "application/problem+json"}, detail)
+    outcome = sync(peer)
+    assert outcome.retry_in is not None and len(outcome.runs) == 1
+    peer.refresh_from_db()
+    assert "HTTP 400 The body must be an object." in peer.last_error
+    assert peer.last_error == outcome.runs[0].error and peer.next_attempt_at is not None
+    assert sync(peer, force=True).ok and len(hub.received) == 1
+
+
 def test_a_new_own_feed_id_pushes_everything_again(hub, peer):
     publish(2)
     sync(peer)
