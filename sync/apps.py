@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,7 +8,10 @@ class SyncConfig(AppConfig):
     verbose_name = _("Federation sync")
 
     def ready(self) -> None:
+        from sync.signals import push_soon_after_own_change
+
         post_migrate.connect(_ensure_schedule, sender=self)
+        post_save.connect(push_soon_after_own_change, sender="registry.FeedEntry")
 
 
 def _ensure_schedule(sender, **kwargs) -> None:

@@ -1,0 +1,46 @@
+"""Push soon after a change: when a transaction that changed this agency's shared records commits,
+queue a sync with the hub instead of waiting for the next beat. The hub then has the change within
+seconds, and the other agencies within one interval (their next pull), not two.
+
+Beat stays the safety net: if the broker is down or the queued sync finds the peer's lease taken,
+the next periodic cycle pushes the change as before.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# A burst of commits (an import, a bulk action) queues one sync; the lease and the feed checkpoint
+# make any extra one a cheap no-op anyway.
+PUSH_SOON_KEY = "sync:push-soon"
+PUSH_SOON_DEBOUNCE_SECONDS = 2
+
+
+def push_soon_after_own_change(sender, instance, **kwargs) -> None:
+    """post_save of a FeedEntry: own changes only (received copies are the hub's to spread)."""
+    if instance.origin != settings.NODE_AGENCY or instance.received_from:
+        return
+    connection = transaction.get_connection()
+    pending = connection.run_on_commit
+    # One callback per transaction is enough; an import writes thousands of entries in one.
+    if pending and pending[-1][1] is queue_push:
+        return
+    transaction.on_commit(queue_push)
+
+
+def queue_push() -> None:
+    from sync import services, tasks
+
+    if not cache.add(PUSH_SOON_KEY, True, timeout=PUSH_SOON_DEBOUNCE_SECONDS):
+        return
+    try:
+        peer_ids = services.due_peer_ids()
+        if peer_ids:
+            tasks.run_sync_cycle.apply_async([peer_ids], countdown=1)
+    except Exception:
+        # The change is committed and in the feed; the next beat cycle will push it.
+        logger.exception("could not queue a sync after a change; beat will push it")
