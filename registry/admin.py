@@ -3,10 +3,10 @@ arrive from other agencies can be browsed, never edited."""
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Q
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -120,19 +120,15 @@ class UseCaseAdmin(SimpleHistoryAdmin):
         return use_case.origin_id
 
     def get_queryset(self, request):
-        records = super().get_queryset(request)
-        if request.user.is_superuser:
-            return records
-        # Other agencies' records are only ever shared ones; drafts stay with their agency.
-        return records.filter(
-            Q(origin_id=request.user.agency_id) | Q(publication_level__in=v.SHARED_LEVELS)
-        )
+        return services.viewable_by(request.user, super().get_queryset(request))
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
 
     def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or services.can_view(request.user, obj)
 
     def has_add_permission(self, request):
         return request.user.is_superuser or is_home_agency_admin(request.user)
@@ -144,6 +140,22 @@ class UseCaseAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
+
+    # simple-history's own hooks can be switched to model permissions by a setting; the record's
+    # agency decides here whatever the settings say.
+    def has_view_history_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_change_history_permission(self, request, obj=None):
+        return obj is not None and self.has_change_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history saves a posted revert after checking only the view permission.
+        if request.method == "POST":
+            use_case = self.get_object(request, unquote(object_id))
+            if use_case is None or not self.has_change_history_permission(request, use_case):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):

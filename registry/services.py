@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from registry import feed
@@ -16,6 +17,21 @@ class NotOwnRecord(PermissionDenied):
     """Only the origin agency changes a record; every other node holds a read-only copy."""
 
 
+def viewable_by(user, use_cases: QuerySet[UseCase]) -> QuerySet[UseCase]:
+    """Staff see their own agency's records and every shared one; drafts stay with their agency."""
+    if user.is_superuser:
+        return use_cases
+    return use_cases.filter(Q(origin_id=user.agency_id) | Q(publication_level__in=v.SHARED_LEVELS))
+
+
+def can_view(user, use_case: UseCase) -> bool:
+    """Asks the stored row, so a historical version is judged by the record as it is now (and a
+    deleted record's history is left to superusers)."""
+    if user.is_superuser:
+        return True
+    return viewable_by(user, UseCase.objects.filter(pk=use_case.pk)).exists()
+
+
 def can_edit(user, use_case: UseCase) -> bool:
     """A user edits only records of their own agency that originate at this node."""
     if use_case.origin_id != settings.NODE_AGENCY:
@@ -24,8 +40,10 @@ def can_edit(user, use_case: UseCase) -> bool:
 
 
 def save_use_case(use_case: UseCase, *, user=None) -> UseCase:
-    """Validate, raise the version by one and record the change in the feed."""
+    """Validate, raise the version by one and record the change in the feed. Without a user
+    (imports, seeding, scripts) the caller has already decided who may write."""
     _ensure_own(use_case)
+    _ensure_may_edit(user, use_case)
     use_case.full_clean()
     with transaction.atomic():
         use_case.version = _current_version(use_case) + 1
@@ -53,6 +71,7 @@ def withdraw(use_case: UseCase, *, user=None) -> UseCase:
 
 def delete_use_case(use_case: UseCase, *, user=None) -> None:
     _ensure_own(use_case)
+    _ensure_may_edit(user, use_case)
     with transaction.atomic():
         version = _current_version(use_case) + 1
         if FeedEntry.objects.filter(origin=use_case.origin_id, uid=use_case.uid).exists():
@@ -73,6 +92,13 @@ def _ensure_own(use_case: UseCase) -> None:
         raise NotOwnRecord(
             f"Records of {use_case.origin_id} are read-only here: only their origin changes them."
         )
+
+
+def _ensure_may_edit(user, use_case: UseCase) -> None:
+    # The admin checks this too; a view that forgets (simple-history's revert form did) must not
+    # be able to write another agency's record.
+    if user is not None and not can_edit(user, use_case):
+        raise PermissionDenied(f"{user} may not change records of {use_case.origin_id}.")
 
 
 def _current_version(use_case: UseCase) -> int:

@@ -1,8 +1,9 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from registry import services
-from registry.models import FeedEntry, UseCase
+from registry.models import FeedEntry, UseCase, User
 from tests.factories import UseCaseFactory, UserFactory, valid_record
 
 CHANGELIST = reverse("admin:registry_usecase_changelist")
@@ -11,6 +12,14 @@ ADD = reverse("admin:registry_usecase_add")
 
 def change_url(use_case):
     return reverse("admin:registry_usecase_change", args=[use_case.pk])
+
+
+def history_url(use_case):
+    return reverse("admin:registry_usecase_history", args=[use_case.pk])
+
+
+def history_form_url(use_case, historical):
+    return reverse("admin:registry_usecase_simple_history", args=[use_case.pk, historical.pk])
 
 
 def form_data(**overrides) -> dict:
@@ -77,10 +86,86 @@ def test_admin_pages_render_for_an_agency_admin(
     assert client.get(filtered).status_code == 200
 
 
-def test_an_admin_does_not_see_drafts_of_another_agency(admin_client_of, home_admin, other_agency):
-    UseCaseFactory(origin=other_agency, publication_level="draft", title="BfArM secret draft")
-    response = admin_client_of(home_admin).get(CHANGELIST)
-    assert b"BfArM secret draft" not in response.content
+@pytest.fixture
+def local_draft(home_agency):
+    """A draft of this node's agency in two versions (two history rows)."""
+    draft = UseCaseFactory(publication_level="draft", title="EMA secret draft")
+    draft.title = "EMA secret draft v2"
+    return services.save_use_case(draft)
+
+
+@pytest.fixture
+def staff_without_agency(db):
+    return UserFactory(username="no-agency", agency=None)
+
+
+def test_an_admin_of_another_agency_does_not_see_local_drafts(
+    admin_client_of, other_admin, local_draft
+):
+    client = admin_client_of(other_admin)
+    assert b"EMA secret draft" not in client.get(CHANGELIST).content
+    assert client.get(change_url(local_draft)).status_code in (302, 403, 404)
+
+
+@pytest.mark.parametrize("username", ["other_admin", "staff_without_agency"])
+def test_staff_outside_the_agency_neither_see_nor_revert_the_history_of_a_local_draft(
+    admin_client_of, request, username, local_draft
+):
+    client = admin_client_of(request.getfixturevalue(username))
+    first = local_draft.history.earliest("history_date")
+    assert client.get(history_url(local_draft)).status_code in (403, 404)
+    assert client.get(history_form_url(local_draft, first)).status_code in (403, 404)
+    revert = client.post(
+        history_form_url(local_draft, first),
+        form_data(title="EMA secret draft", publication_level="draft"),
+    )
+    assert revert.status_code in (403, 404)
+    local_draft.refresh_from_db()
+    assert (local_draft.title, local_draft.version) == ("EMA secret draft v2", 2)
+    assert local_draft.history.count() == 2
+
+
+def test_the_home_agency_admin_views_the_history_of_its_draft_and_reverts_it(
+    admin_client_of, home_admin, local_draft
+):
+    client = admin_client_of(home_admin)
+    first = local_draft.history.earliest("history_date")
+    assert b"EMA secret draft v2" in client.get(history_url(local_draft)).content
+    assert client.get(history_form_url(local_draft, first)).status_code == 200
+    revert = client.post(
+        history_form_url(local_draft, first),
+        form_data(title="EMA secret draft", publication_level="draft"),
+    )
+    assert revert.status_code == 302
+    local_draft.refresh_from_db()
+    assert (local_draft.title, local_draft.version) == ("EMA secret draft", 3)
+
+
+@pytest.mark.parametrize("username", ["other_admin", "staff_without_agency"])
+def test_the_services_refuse_a_write_from_a_view_that_forgot_to_check(
+    request, username, local_draft
+):
+    user = request.getfixturevalue(username)
+    local_draft.title = "Overwritten"
+    with pytest.raises(PermissionDenied):
+        services.save_use_case(local_draft, user=user)
+    with pytest.raises(PermissionDenied):
+        services.delete_use_case(local_draft, user=user)
+    local_draft.refresh_from_db()
+    assert (local_draft.title, local_draft.version) == ("EMA secret draft v2", 2)
+
+
+@pytest.mark.parametrize("superuser", [False, True])
+def test_nobody_reverts_a_received_copy(
+    admin_client_of, home_admin, copy_from_other_agency, superuser
+):
+    user = UserFactory(is_superuser=True, agency=None) if superuser else home_admin
+    client = admin_client_of(user)
+    first = copy_from_other_agency.history.earliest("history_date")
+    client.post(history_form_url(copy_from_other_agency, first), form_data(title="Hijacked"))
+    copy_from_other_agency.refresh_from_db()
+    assert (copy_from_other_agency.title, copy_from_other_agency.version) == ("Copy from BfArM", 1)
+    assert copy_from_other_agency.history.count() == 1
 
 
 def test_an_admin_cannot_edit_a_copy_from_another_agency(
@@ -157,6 +242,45 @@ def test_only_superusers_manage_agencies_and_users(admin_client_of, home_admin):
     client = admin_client_of(superuser)
     assert client.get(reverse("admin:registry_agency_changelist")).status_code == 200
     assert client.get(reverse("admin:registry_user_add")).status_code == 200
+
+
+def test_a_superuser_adds_a_user_through_the_admin(admin_client_of, home_agency):
+    client = admin_client_of(UserFactory(is_superuser=True, agency=None))
+    password = "a-long-enough-passphrase-42"
+    response = client.post(
+        reverse("admin:registry_user_add"),
+        {"username": "new-admin", "agency": home_agency.code, "is_staff": "on",
+         "password1": password, "password2": password},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(username="new-admin")
+    assert (user.agency_id, user.is_staff, user.check_password(password)) == (
+        home_agency.code,
+        True,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("stage=production", {"In production"}),
+        ("ai_act_risk=high", {"High risk"}),
+        ("publication_level=public", {"Public"}),
+        ("origin=received", {"Received"}),
+        ("origin=own", {"In production", "High risk", "Public"}),
+        ("origin__code__exact=DE-BFARM", {"Received"}),
+    ],
+)
+def test_the_list_filters_keep_only_matching_records(
+    admin_client_of, home_admin, other_agency, query, titles
+):
+    UseCaseFactory(title="In production", stage="production", publication_level="internal")
+    UseCaseFactory(title="High risk", ai_act_risk="high", publication_level="network")
+    UseCaseFactory(title="Public", publication_level="public")
+    UseCaseFactory(title="Received", origin=other_agency, publication_level="network")
+    response = admin_client_of(home_admin).get(f"{CHANGELIST}?{query}")
+    assert {use_case.title for use_case in response.context["cl"].result_list} == titles
 
 
 def test_the_history_page_shows_who_changed_what(admin_client_of, home_admin):
