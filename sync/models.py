@@ -190,3 +190,17 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin}/{self.uid} v{self.version} rejected by {self.peer}"
+
+
+class ScheduleState(models.Model):
+    """The SYNC_INTERVAL_SECONDS last applied to the periodic sync (one row). While the periodic
+    task still runs at that interval, a new environment value replaces it at the next migrate;
+    once an admin changed it at run time, the admin's interval is kept."""
+
+    env_interval_seconds = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("sync schedule state")
+
+    def __str__(self) -> str:
+        return f"SYNC_INTERVAL_SECONDS last applied: {self.env_interval_seconds}"

@@ -1,23 +1,56 @@
-"""The periodic sync in django-celery-beat's tables, so an admin can change it at run time."""
+"""The periodic sync in django-celery-beat's tables, so an admin can change it at run time.
+
+SYNC_INTERVAL_SECONDS applies at every migrate (the post_migrate hook in apps.py) unless the
+interval was changed at run time since the environment's value was last applied: in the admin or
+with `setup_sync_schedule --interval`. Then the run-time choice is kept; setting it back to the
+last applied value hands it to the environment again."""
+
+import datetime as dt
 
 from django.conf import settings
+from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from sync.models import ScheduleState
 
 TASK_NAME = "Federation sync"
 TASK = "sync.tasks.run_sync_cycle"
 
 
+@transaction.atomic
 def ensure_schedule(*, interval_seconds: int | None = None) -> PeriodicTask:
-    """Create the periodic sync if missing (every SYNC_INTERVAL_SECONDS). An existing one is left
-    as the admin set it, unless an interval is given explicitly."""
-    existing = PeriodicTask.objects.filter(name=TASK_NAME).first()
-    if existing is not None and interval_seconds is None:
-        return existing
-    every = interval_seconds or settings.SYNC_INTERVAL_SECONDS
+    """Create or update the periodic sync: every `interval_seconds` if given (a run-time choice,
+    like an admin's edit), else every SYNC_INTERVAL_SECONDS unless changed at run time."""
+    task = PeriodicTask.objects.select_related("interval").filter(name=TASK_NAME).first()
+    if interval_seconds is not None:
+        return _set_interval(task, interval_seconds, enable=True)
+    env_seconds = settings.SYNC_INTERVAL_SECONDS
+    current = _interval_seconds(task) if task else None
+    last_applied = (
+        ScheduleState.objects.filter(pk=1).values_list("env_interval_seconds", flat=True).first()
+    )
+    if task is None or (current is not None and current == last_applied != env_seconds):
+        task = _set_interval(task, env_seconds, enable=task is None)
+    elif current != env_seconds:
+        return task  # changed at run time (or a crontab chosen in the admin): kept
+    ScheduleState.objects.update_or_create(pk=1, defaults={"env_interval_seconds": env_seconds})
+    return task
+
+
+def _interval_seconds(task: PeriodicTask) -> int | None:
+    if task.interval is None:
+        return None
+    every = dt.timedelta(**{task.interval.period: task.interval.every})
+    return int(every.total_seconds())
+
+
+def _set_interval(task: PeriodicTask | None, seconds: int, *, enable: bool) -> PeriodicTask:
     schedule, _ = IntervalSchedule.objects.get_or_create(
-        every=every, period=IntervalSchedule.SECONDS
+        every=seconds, period=IntervalSchedule.SECONDS
     )
-    task, _ = PeriodicTask.objects.update_or_create(
-        name=TASK_NAME, defaults={"task": TASK, "interval": schedule, "enabled": True}
-    )
+    task = task or PeriodicTask(name=TASK_NAME, task=TASK)
+    task.interval, task.crontab, task.solar, task.clocked = schedule, None, None, None
+    if enable:
+        task.enabled = True
+    task.save()
     return task

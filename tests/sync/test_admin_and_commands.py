@@ -4,7 +4,7 @@ import pytest
 import responses
 from django.core.management import call_command
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from registry import services as registry_services
 from sync import auth, schedule, tasks
@@ -39,6 +39,40 @@ def test_a_periodic_sync_exists_after_migrate_and_keeps_admin_edits(settings):
     assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 42
     call_command("setup_sync_schedule", "--interval", "60")
     assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 60
+
+
+def test_a_new_sync_interval_in_the_environment_applies_at_the_next_migrate(settings):
+    task = PeriodicTask.objects.get(name=schedule.TASK_NAME)
+    task.enabled = False  # an admin paused the sync: a new interval does not resume it
+    task.save()
+    settings.SYNC_INTERVAL_SECONDS = 120
+    schedule.ensure_schedule()  # what post_migrate runs
+    task = PeriodicTask.objects.get(name=schedule.TASK_NAME)
+    assert (task.interval.every, task.interval.period, task.enabled) == (120, "seconds", False)
+    settings.SYNC_INTERVAL_SECONDS = 600
+    schedule.ensure_schedule()
+    assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 600
+
+
+def test_an_interval_set_at_run_time_outlasts_a_new_environment_value(settings):
+    task = PeriodicTask.objects.get(name=schedule.TASK_NAME)
+    task.interval = IntervalSchedule.objects.create(every=2, period=IntervalSchedule.MINUTES)
+    task.save()  # as the admin's periodic task form does
+    settings.SYNC_INTERVAL_SECONDS = 600
+    schedule.ensure_schedule()
+    assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 2
+    call_command("setup_sync_schedule", "--interval", "60")
+    settings.SYNC_INTERVAL_SECONDS = 900
+    schedule.ensure_schedule()
+    assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 60
+
+
+def test_an_interval_set_back_to_the_environments_value_follows_the_environment_again(settings):
+    call_command("setup_sync_schedule", "--interval", "60")
+    call_command("setup_sync_schedule", "--interval", str(settings.SYNC_INTERVAL_SECONDS))
+    settings.SYNC_INTERVAL_SECONDS = 900
+    schedule.ensure_schedule()
+    assert PeriodicTask.objects.get(name=schedule.TASK_NAME).interval.every == 900
 
 
 def test_sync_now_without_peers_says_so(capsys):

@@ -8,7 +8,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--interval", type=int, help="Seconds between cycles (default SYNC_INTERVAL_SECONDS)"
+            "--interval",
+            type=int,
+            help=(
+                "Seconds between cycles, kept like an admin's edit. Without it: "
+                "SYNC_INTERVAL_SECONDS, unless the interval was changed at run time."
+            ),
         )
 
     def handle(self, *args, interval: int | None, **options):
