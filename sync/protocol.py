@@ -26,11 +26,22 @@ MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # Versions are stored in a 32-bit column; a larger one is refused rather than failing the insert.
 MAX_VERSION = 2**31 - 1
+# `modified` must survive storage on every supported database in any time zone (PostgreSQL
+# cannot read back a year past 9999, SQLite's naive storage overflows near years 1 and 9999):
+# only times from 1900 up to (not including) 2200, in UTC, are taken.
+MODIFIED_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+MODIFIED_MAX = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+# RFC 3339 (seconds optional): a date, a time and a time zone, nothing else.
+MODIFIED_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
+# A NUL character as canonical JSON writes it (an escape not itself escaped).
+NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 TOMBSTONE_HASH = record_hash(None)
 
 APPLIED, UNCHANGED, STALE, REJECTED = "applied", "unchanged", "stale", "rejected"
@@ -48,27 +59,33 @@ class Envelope:
     version: int
     modified: dt.datetime
     deleted: bool
-    hash: str
+    hash: str  # as sent
     record: dict | None
+    record_json: str  # the record's canonical JSON ("null" for a tombstone): stored as it is
+    content_hash: str  # the hash of record_json, to compare with `hash`
 
 
 class EnvelopeInvalid(ValueError):
+    """`origin` and `uid` are echoed in the result only when valid: anything else a client sent
+    could be megabytes long or not even encodable (a lone surrogate)."""
+
     def __init__(self, errors: dict[str, list[str]], origin: Any = None, uid: Any = None):
         super().__init__(str(errors))
         self.errors = errors
-        self.origin = origin if isinstance(origin, str) else None
-        self.uid = uid if isinstance(uid, str) else None
+        self.origin = origin if "origin" not in errors else None
+        self.uid = str(uid) if uid is not None else None
 
 
 def parse_envelope(data: Any) -> Envelope:
-    """A wire envelope, strictly typed, or EnvelopeInvalid naming each bad field."""
+    """A wire envelope, strictly typed, or EnvelopeInvalid naming each bad field. Whatever passes
+    can be stored on every supported database and sent on as UTF-8."""
     if not isinstance(data, dict):
         raise EnvelopeInvalid({"envelope": ["Must be an object."]})
     errors: dict[str, list[str]] = {}
-    origin, raw_uid = data.get("origin"), data.get("uid")
+    origin = data.get("origin")
     if not isinstance(origin, str) or not AGENCY_CODE_RE.fullmatch(origin):
         errors["origin"] = ["Must be an agency code: upper-case letters, digits, '-', 2-32."]
-    uid = _parse_uuid(raw_uid, errors)
+    uid = _parse_uuid(data.get("uid"), errors)
     version = data.get("version")
     if type(version) is not int or not 1 <= version <= MAX_VERSION:
         errors["version"] = [f"Must be an integer from 1 to {MAX_VERSION}."]
@@ -79,19 +96,15 @@ def parse_envelope(data: Any) -> Envelope:
         deleted = False
     record, digest = data.get("record"), data.get("hash")
     if deleted:
-        if record is not None:
-            errors["record"] = ["Must be null when deleted is true."]
-        if digest not in (None, "", TOMBSTONE_HASH):
-            errors["hash"] = ["A tombstone's hash is null or the hash of null."]
-        digest = TOMBSTONE_HASH
+        digest, record_json = _parse_tombstone(record, digest, errors)
     else:
-        if not isinstance(record, dict):
-            errors["record"] = ["Must be an object (or null with deleted true)."]
-        if not isinstance(digest, str) or not HASH_RE.fullmatch(digest):
-            errors["hash"] = ["Must be 'sha256:' and 64 lower-case hex digits."]
+        record_json = _parse_record(record, digest, errors)
     if errors:
-        raise EnvelopeInvalid(errors, origin, raw_uid)
-    return Envelope(origin, uid, version, modified, deleted, digest, record)
+        raise EnvelopeInvalid(errors, origin, uid)
+    content_hash = HASH_PREFIX + hashlib.sha256(record_json.encode("utf-8")).hexdigest()
+    return Envelope(
+        origin, uid, version, modified, deleted, digest, record, record_json, content_hash
+    )
 
 
 def _parse_uuid(raw: Any, errors: dict) -> uuid.UUID | None:
@@ -106,28 +119,51 @@ def _bad(errors: dict, name: str) -> None:
 
 
 def _parse_modified(raw: Any, errors: dict) -> dt.datetime | None:
+    """A time with a time zone, in the storable range, as UTC."""
     try:
-        value = parse_datetime(raw) if isinstance(raw, str) else None
-    except ValueError:
+        value = parse_datetime(raw) if isinstance(raw, str) and MODIFIED_RE.fullmatch(raw) else None
+        if value is not None:
+            value = value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # no such date, or out of range once in UTC
         value = None
-    if value is None:
-        errors["modified"] = ["Must be an ISO 8601 date and time."]
+    if value is None or not MODIFIED_MIN <= value < MODIFIED_MAX:
+        errors["modified"] = [
+            "Must be an ISO 8601 date and time with a time zone (Z or +hh:mm), "
+            f"from {MODIFIED_MIN.year} up to {MODIFIED_MAX.year} (UTC)."
+        ]
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value
 
 
-def verified_record_json(envelope: Envelope) -> str | None:
-    """The record's canonical JSON if the envelope's hash matches it, else None (a tombstone has
-    nothing to verify and answers "null"). The receiver stores this very text."""
-    if envelope.deleted:
-        return "null"
+def _parse_tombstone(record: Any, digest: Any, errors: dict) -> tuple[str, str]:
+    if record is not None:
+        errors["record"] = ["Must be null when deleted is true."]
+    if digest not in (None, "", TOMBSTONE_HASH):
+        errors["hash"] = ["A tombstone's hash is null or the hash of null."]
+    return TOMBSTONE_HASH, "null"
+
+
+def _parse_record(record: Any, digest: Any, errors: dict) -> str:
+    """The record's canonical JSON, checked for what no database or UTF-8 text can hold."""
+    if not isinstance(digest, str) or not HASH_RE.fullmatch(digest):
+        errors["hash"] = ["Must be 'sha256:' and 64 lower-case hex digits."]
+    if not isinstance(record, dict):
+        errors["record"] = ["Must be an object (or null with deleted true)."]
+        return ""
     try:
-        text = canonical_json(envelope.record)
-    except (RecursionError, ValueError):  # absurdly nested, or NaN smuggled in
-        return None
-    if HASH_PREFIX + hashlib.sha256(text).hexdigest() != envelope.hash:
-        return None
-    return text.decode("utf-8")
+        text = canonical_json(record).decode("utf-8")
+    except RecursionError:
+        errors["record"] = ["Nested too deeply."]
+    except UnicodeEncodeError:
+        errors["record"] = ["Text must be valid Unicode (no lone surrogates such as \\ud800)."]
+    except ValueError:
+        errors["record"] = ["Numbers must be finite (no NaN or Infinity)."]
+    else:
+        if not NUL_ESCAPE.search(text):
+            return text
+        # Neither PostgreSQL text nor jsonb can hold a NUL character.
+        errors["record"] = ["Text must not contain NUL characters (\\u0000)."]
+    return ""
 
 
 def format_time(value: dt.datetime) -> str:

@@ -352,3 +352,184 @@ def test_a_cursor_from_before_a_feed_reset_is_refused_and_node_shows_the_new_fee
     assert client.get("/federation/v1/node").json()["feed_id"] != old_feed
     assert pull(agency_token, since=cursor).status_code == 400
     assert len(pull(agency_token).json()["changes"]) == 1
+
+
+# Limits of what a receiver stores: whatever passes must round-trip through either database
+
+
+@pytest.mark.parametrize(
+    "modified",
+    [
+        "9999-12-31T23:00:00-05:00",  # year 10000 in UTC
+        "0001-01-01T00:00:00+05:00",  # year 0 in UTC
+        "9999-12-31T23:59:59Z",
+        "1899-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+        "2199-12-31T23:30:00-01:00",  # 2200 in UTC
+        "2026-11-25T10:00:00",  # no time zone
+        "2026-02-30T10:00:00Z",
+        "2026-11-25T10:00:00+24:00",
+    ],
+)
+def test_a_modified_time_outside_the_storable_range_is_rejected_and_the_feed_still_serves(
+    hub_node, agency_token, push, pull, modified
+):
+    response = push(agency_token, [envelope(), envelope(modified=modified), envelope()])
+    assert statuses(response) == ["applied", "rejected", "applied"]
+    assert set(response.json()["results"][1]["errors"]) == {"modified"}
+    page = pull(agency_token)
+    assert page.status_code == 200
+    assert len(page.json()["changes"]) == 2
+
+
+@pytest.mark.parametrize(
+    "modified, served",
+    [
+        ("1900-01-01T00:00:00Z", "1900-01-01T00:00:00Z"),
+        ("2199-12-31T23:59:59.999999Z", "2199-12-31T23:59:59.999999Z"),
+        ("2200-01-01T01:00:00+02:00", "2199-12-31T23:00:00Z"),
+        ("2026-11-25T12:00:00+02:00", "2026-11-25T10:00:00Z"),
+    ],
+)
+def test_a_modified_time_within_range_is_stored_and_served_in_utc(
+    hub_node, agency_token, push, pull, modified, served
+):
+    assert statuses(push(agency_token, [envelope(modified=modified)])) == ["applied"]
+    page = pull(agency_token)
+    assert page.status_code == 200
+    assert page.json()["changes"][0]["modified"] == served
+
+
+@pytest.mark.parametrize(
+    "field", ["started_on", "operational_since", "retired_on", "next_review_on"]
+)
+@pytest.mark.parametrize(
+    "value", ["0000-01-01", "10000-01-01", "-0001-01-01", "2026-02-30", 20260101, ["2026-01-01"]]
+)
+def test_an_impossible_record_date_is_a_field_error(hub_node, agency_token, push, field, value):
+    bad = envelope(record=valid_record(**{field: value}))
+    response = push(agency_token, [bad, envelope()])
+    assert statuses(response) == ["rejected", "applied"]
+    assert field in response.json()["results"][0]["errors"]
+
+
+def test_record_dates_at_the_ends_of_the_calendar_are_stored_and_served(
+    hub_node, agency_token, push, pull
+):
+    record = valid_record(started_on="0001-01-01", next_review_on="9999-12-31")
+    assert statuses(push(agency_token, [envelope(record=record)])) == ["applied"]
+    copy = UseCase.objects.get()
+    assert (copy.started_on.year, copy.next_review_on.year) == (1, 9999)
+    page = pull(agency_token)
+    assert page.status_code == 200
+    assert page.json()["changes"][0]["record"]["next_review_on"] == "9999-12-31"
+
+
+# Rule 5, whatever arrives: a 4xx problem or a rejected envelope, never a 500, nothing stored
+
+NO_HASH = "sha256:" + "0" * 64  # for records whose hash cannot even be computed
+BAD_BODIES = [
+    b"null",
+    b"1",
+    b'"\\ud800"',
+    b'{"changes": null}',
+    b'{"changes": "x"}',
+    b'{"changes": {"a": 1}}',
+    b'{"changes": [{"version": 1' + b"0" * 5000 + b"}]}",  # past Python's digit limit
+    b'{"changes": [], "x": NaN',
+    b"\xff\xfe{}",
+    b'{"changes": [\x00]}',
+    b"",
+]
+BAD_ENVELOPES = [
+    1,
+    None,
+    "envelope",
+    [],
+    [envelope()],
+    {"version": 10**100},
+    {"version": -1},
+    {"version": True},
+    {"version": 1.0},
+    {"version": None},
+    {"uid": 123},
+    {"uid": "\ud800"},
+    {"uid": "0" * 31 + "\ud800"},
+    {"uid": ["6f1c2a8e-1a8d-4c51-9d4f-8d3e2f1b7c10"]},
+    {"origin": 5},
+    {"origin": ["DE-BFARM"]},
+    {"origin": "\ud800"},
+    {"origin": "DE-BFARM\x00"},
+    {"origin": "X" * 100_000},
+    {"record": []},
+    {"record": "record"},
+    {"record": 1},
+    {"modified": "2026-11-25T10:00:00Z\x00"},
+    {"modified": "2026-11-25T10:00:00\ud800Z"},
+    {"modified": 1764064800},
+    {"hash": "\ud800"},
+    {"hash": ["sha256:"]},
+    {"deleted": "true"},
+    {"record": valid_record(title="\ud800"), "hash": NO_HASH},
+    {"record": {**valid_record(), "\ud800": "x"}, "hash": NO_HASH},
+    {"record": valid_record(title="a\x00b")},
+    {"record": {**valid_record(), "ti\x00tle": "x"}},
+    {"record": valid_record(description=float("inf")), "hash": NO_HASH},
+    {"record": valid_record(title=["a"])},
+    {"record": valid_record(tags=[["a"]])},
+    {"record": valid_record(contact_email={"a": 1})},
+    {"record": valid_record(related=[["x"]])},
+    {"record": valid_record(related=[{"origin": "\x00", "uid": "x", "kind": "x"}])},
+    {"record": valid_record(stage=[[["production"]]], outputs=[{"a": 1}])},
+]
+
+
+def _bad_envelope(case):
+    if not isinstance(case, dict):
+        return case
+    hashed = (
+        {"hash": record_hash(case["record"])} if "record" in case and "hash" not in case else {}
+    )
+    return {**envelope(), **hashed, **case}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_a_body_that_is_not_a_batch_is_a_4xx_problem_whatever_it_holds(
+    client, hub_node, agency_token, body
+):
+    response = post_raw(client, agency_token, body)
+    assert 400 <= response.status_code < 500
+    assert_problem(response, response.status_code)
+
+
+@pytest.mark.parametrize("case", BAD_ENVELOPES, ids=lambda case: repr(case)[:60])
+def test_a_malformed_envelope_is_rejected_whatever_it_holds_and_nothing_is_stored(
+    client, hub_node, agency_token, case
+):
+    body = json.dumps({"changes": [_bad_envelope(case)]}, allow_nan=True)
+    response = post_raw(client, agency_token, body)
+    assert statuses(response) == ["rejected"]
+    assert response.json()["results"][0]["errors"]
+    assert not FeedEntry.objects.exists() and not UseCase.objects.exists()
+    assert pull_ok(client, agency_token)
+
+
+def pull_ok(client, token):
+    page = client.get("/federation/v1/changes", headers={"Authorization": f"Bearer {token}"})
+    return page.status_code == 200 and page.json()["changes"] == []
+
+
+def test_only_valid_origins_and_uids_are_echoed_in_a_rejection(hub_node, agency_token, push):
+    response = push(agency_token, [envelope(origin="\ud800", uid="\ud800", version=0)])
+    assert response.json()["results"] == [
+        {
+            "origin": None,
+            "uid": None,
+            "status": "rejected",
+            "errors": {
+                "origin": [response.json()["results"][0]["errors"]["origin"][0]],
+                "uid": ["Must be a UUID string."],
+                "version": [response.json()["results"][0]["errors"]["version"][0]],
+            },
+        }
+    ]

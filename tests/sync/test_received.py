@@ -1,5 +1,6 @@
 """registry/received.py: storing copies, including when another receiver got there first."""
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -9,6 +10,7 @@ from registry import received
 from registry.canonical import record_hash
 from registry.models import Agency, FeedEntry, UseCase
 from registry.validation import validate_record
+from sync import protocol
 from tests.factories import valid_record
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +66,14 @@ def test_own_records_are_refused_at_the_storage_layer(settings):
     )
     with pytest.raises(ValueError):
         received.store_copies([own], received_from="EMRN-HUB")
+
+
+@pytest.mark.parametrize(
+    "modified", [protocol.MODIFIED_MIN, protocol.MODIFIED_MAX - dt.timedelta.resolution]
+)
+def test_modified_times_at_the_ends_of_the_accepted_range_round_trip(modified):
+    uid = uuid.uuid4()
+    stored = dataclasses.replace(copy(uid, 1), modified=modified)
+    received.store_copies([stored], received_from="EMRN-HUB")
+    assert UseCase.objects.get(uid=uid).modified == modified
+    assert FeedEntry.objects.get(uid=uid).modified == modified
