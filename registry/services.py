@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from registry import feed
 from registry import vocabularies as v
-from registry.models import FeedEntry, UseCase, User
+from registry.models import Agency, FeedEntry, UseCase, User
 
 
 class NotOwnRecord(PermissionDenied):
@@ -136,6 +136,18 @@ def _record_in_feed(use_case: UseCase) -> None:
             record=None,
             modified=use_case.modified,
         )
+
+
+def create_or_update_agency(
+    *, code: str, name: str, country: str, kind: str
+) -> tuple[Agency, bool]:
+    """An agency as the node knows it (its own, before anyone can log in to maintain it)."""
+    agency = Agency.objects.filter(code=code).first() or Agency(code=code)
+    created = agency.pk is None
+    agency.name, agency.country, agency.kind = name, country, kind
+    agency.full_clean(validate_unique=created)
+    agency.save()
+    return agency, created
 
 
 def create_agency_admin(

@@ -1,0 +1,50 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from registry import services
+from registry.demo.agencies import AGENCIES
+from registry.models import Agency
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or update) an agency, by default this node's own (NODE_AGENCY), so that its admins"
+        " can be created. The network's agencies are known by code; others need --name, --country"
+        " and --kind."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("code", nargs="?", help="Agency code; default: NODE_AGENCY")
+        parser.add_argument("--name")
+        parser.add_argument("--country", help="ISO 3166 alpha-2, EU for EMA")
+        parser.add_argument("--kind", help="ema, human, veterinary or human_and_veterinary")
+
+    def handle(self, *args, code, name, country, kind, **options):
+        code = code or settings.NODE_AGENCY
+        known = {a.code: a for a in AGENCIES}.get(code)
+        stored = Agency.objects.filter(code=code).first()
+        values = {
+            "name": name or _first(stored, known, "name"),
+            "country": country or _first(stored, known, "country"),
+            "kind": kind or _first(stored, known, "kind"),
+        }
+        missing = [f"--{field}" for field, value in values.items() if not value]
+        if missing:
+            raise CommandError(
+                f"{code} is not one of the network's known agencies: give {', '.join(missing)}."
+            )
+        try:
+            agency, created = services.create_or_update_agency(code=code, **values)
+        except ValidationError as exc:
+            details = "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items())
+            raise CommandError(f"Agency {code} not saved: {details}") from None
+        verb = "Created" if created else "Updated"
+        self.stdout.write(f"{verb} agency {agency}.")
+
+
+def _first(stored, known, field: str) -> str:
+    for source in (stored, known):
+        if source is not None:
+            return getattr(source, field)
+    return ""
