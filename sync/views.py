@@ -2,6 +2,7 @@
 request answered by an RFC 9457 problem body and nothing stored."""
 
 import json
+import logging
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,6 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from registry import feed
 from sync import auth, protocol, receiver, serving
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 64 * 1024
 
 
 def problem(status: int, title: str, detail: str = "", **extra) -> JsonResponse:
@@ -21,6 +25,21 @@ def problem(status: int, title: str, detail: str = "", **extra) -> JsonResponse:
 def json_response(data: dict) -> HttpResponse:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return HttpResponse(body.encode("utf-8"), content_type="application/json")
+
+
+def problem_on_error(view):
+    """Whatever a view did not foresee still answers a problem body (rule 5: a client never sees
+    Django's HTML error page), and is logged with its traceback."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Exception:
+            log.exception("Federation %s %s failed", request.method, request.path)
+            return problem(500, "Internal server error", "The error was logged on this node.")
+
+    return wrapper
 
 
 def allow(*methods: str):
@@ -53,12 +72,14 @@ def peer_required(view):
     return wrapper
 
 
+@problem_on_error
 @allow("GET", "HEAD")
 def node(request: HttpRequest) -> HttpResponse:
     return json_response(protocol.node_description(feed.current_feed_id()))
 
 
 @csrf_exempt
+@problem_on_error
 @allow("GET", "HEAD", "POST")
 @peer_required
 def changes(request: HttpRequest) -> HttpResponse:
@@ -83,12 +104,9 @@ def _limit(raw: str | None) -> int:
 def _receive(request: HttpRequest) -> HttpResponse:
     if request.content_type != "application/json":
         return problem(415, "Unsupported media type", "Send the batch as application/json.")
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > protocol.MAX_BODY_BYTES:
-        return _too_large()
-    body = request.read(protocol.MAX_BODY_BYTES + 1)
-    if len(body) > protocol.MAX_BODY_BYTES:
-        return _too_large()
+    body = _read_body(request)
+    if isinstance(body, HttpResponse):
+        return body
     try:
         batch = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -105,6 +123,36 @@ def _receive(request: HttpRequest) -> HttpResponse:
         changes, received_from=agency, may_send=lambda origin: origin == agency
     )
     return json_response({"results": results})
+
+
+def _read_body(request: HttpRequest) -> bytes | HttpResponse:
+    """The body up to the limit, or the problem that answers it."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared:
+        if not declared.isascii() or not declared.isdigit():
+            return problem(400, "Bad request", "Content-Length must be a number of bytes.")
+        if int(declared) > protocol.MAX_BODY_BYTES:
+            return _too_large()
+        stream = request
+    elif request.META.get("wsgi.input_terminated"):
+        # Chunked: the server (gunicorn, mod_wsgi) ends the stream where the body ends.
+        stream = request.META["wsgi.input"]
+    else:
+        return problem(411, "Length required", "Send a Content-Length header.")
+    body = _read_at_most(stream, protocol.MAX_BODY_BYTES + 1)
+    return _too_large() if len(body) > protocol.MAX_BODY_BYTES else body
+
+
+def _read_at_most(stream, limit: int) -> bytes:
+    """Up to `limit` bytes, however few bytes each read hands back."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _too_large() -> JsonResponse:

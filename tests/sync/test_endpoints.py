@@ -1,5 +1,6 @@
 """The receiving side of PROTOCOL.md, one test per rule, through the real endpoints."""
 
+import io
 import json
 import uuid
 
@@ -8,7 +9,7 @@ import pytest
 from registry import feed
 from registry.canonical import record_hash
 from registry.models import Agency, FeedEntry, UseCase
-from sync import auth
+from sync import auth, receiver, serving
 from sync.models import PeerToken
 from tests.factories import valid_record
 from tests.sync.conftest import AGENCY, HUB, envelope
@@ -533,3 +534,66 @@ def test_only_valid_origins_and_uids_are_echoed_in_a_rejection(hub_node, agency_
             },
         }
     ]
+
+
+def test_an_unexpected_error_is_a_500_problem_and_logged_with_its_traceback(
+    hub_node, agency_token, push, pull, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something unforeseen")
+
+    monkeypatch.setattr(receiver, "receive", broken)
+    monkeypatch.setattr(serving, "changes_page", broken)
+    for response in (push(agency_token, [envelope()]), pull(agency_token)):
+        assert response.status_code == 500
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["status"] == 500
+        assert "unforeseen" not in response.content.decode()
+    assert [r.exc_info[0] for r in caplog.records if r.name == "sync.views"] == [RuntimeError] * 2
+
+
+# Bodies without a Content-Length (chunked transfer)
+
+
+def post_unsized(client, token, body: bytes, *, terminated: bool):
+    """As gunicorn hands over a chunked request: no CONTENT_LENGTH, a stream that ends."""
+    extra = {"wsgi.input_terminated": True} if terminated else {}
+    return client.generic(
+        "POST",
+        "/federation/v1/changes",
+        CONTENT_TYPE="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **{"wsgi.input": io.BytesIO(body)},
+        **extra,
+    )
+
+
+def test_a_chunked_body_is_read_when_the_server_ends_the_stream(client, hub_node, agency_token):
+    body = json.dumps({"changes": [envelope(), envelope()]}).encode()
+    response = post_unsized(client, agency_token, body, terminated=True)
+    assert statuses(response) == ["applied", "applied"]
+
+
+def test_a_chunked_body_over_8_mib_is_a_413_problem(client, hub_node, agency_token):
+    body = json.dumps({"changes": [envelope(record=valid_record(description="x" * 9_000_000))]})
+    response = post_unsized(client, agency_token, body.encode(), terminated=True)
+    assert_problem(response, 413)
+
+
+def test_a_body_of_unknown_length_on_a_server_that_cannot_end_it_is_a_411_problem(
+    client, hub_node, agency_token
+):
+    body = json.dumps({"changes": [envelope()]}).encode()
+    assert_problem(post_unsized(client, agency_token, body, terminated=False), 411)
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400_problem(client, hub_node, agency_token):
+    response = client.generic(
+        "POST",
+        "/federation/v1/changes",
+        b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH="²",
+        HTTP_AUTHORIZATION=f"Bearer {agency_token}",
+    )
+    assert_problem(response, 400)
