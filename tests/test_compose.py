@@ -1,0 +1,52 @@
+"""docker-compose.yml describes the production stack (CI also runs `docker-compose config`; these
+machines have no Docker engine to start it)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+NODES = {"hub": "EMRN-HUB", "ema": "EMA", "bfarm": "DE-BFARM"}
+
+
+@pytest.fixture(scope="module")
+def services() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())["services"]
+
+
+def test_postgresql_and_redis_come_from_official_images_with_health_checks(services):
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")
+    assert all("healthcheck" in services[name] for name in ("postgres", "redis"))
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_every_process_of_a_node_runs_our_one_image_after_its_database_is_migrated(services, node):
+    migrate = services[f"{node}-migrate"]
+    assert "migrate" in " ".join(migrate["command"])
+    assert migrate["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for process in ("web", "worker", "beat"):
+        service = services[f"{node}-{process}"]
+        assert service["image"] == migrate["image"] == "ai-registry:latest"
+        assert service["depends_on"] == {
+            f"{node}-migrate": {"condition": "service_completed_successfully"}
+        }
+        assert service["environment"] == migrate["environment"]
+        assert service["environment"]["NODE_AGENCY"] == NODES[node]
+
+
+def test_agencies_create_their_own_agency_and_know_the_hub(services):
+    for node in ("ema", "bfarm"):
+        assert "create_agency" in " ".join(services[f"{node}-migrate"]["command"])
+        assert services[f"{node}-web"]["environment"]["HUB_URL"] == "http://hub-web:8000"
+
+
+def test_each_node_has_its_own_database_broker_and_cache(services):
+    environments = [services[f"{node}-web"]["environment"] for node in NODES]
+    for setting in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SECRET_KEY"):
+        assert len({env[setting] for env in environments}) == len(NODES), setting
+    assert all(env["DEBUG"] == "0" for env in environments)
