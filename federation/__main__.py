@@ -1,9 +1,11 @@
 """`python -m federation`: a hub and two agency nodes on this machine, seeded, wired and syncing.
 
-Runs until Ctrl-C or SIGTERM, then stops every process it started. See docs/operations.md.
+Runs until Ctrl-C, SIGTERM or SIGHUP (its terminal closed), then stops every process it started.
+See docs/operations.md.
 """
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
@@ -22,7 +24,7 @@ INVENTORIES = {
 
 
 class Stop(BaseException):
-    """Ctrl-C or SIGTERM: leave the main loop and stop everything. A BaseException, like
+    """Ctrl-C, SIGTERM or SIGHUP: leave the main loop and stop everything. A BaseException, like
     KeyboardInterrupt, so that no `except Exception` on the way (the progress probe has one)
     can swallow it."""
 
@@ -48,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         _on_signals(signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-        print("\nStopping every node ...", flush=True)
+        _say("\nStopping every node ...")
         federation.stop()
-        print("All processes stopped.", flush=True)
+        _say("All processes stopped.")
     return 0
 
 
@@ -111,6 +113,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def set_up(federation: Federation, args: argparse.Namespace) -> None:
+    stopped = federation.stop_leftovers()
+    if stopped:
+        print(f"Stopped {len(stopped)} process groups left running by an earlier run.", flush=True)
     for node in federation.nodes.values():
         if processes.port_in_use(node.config.port):
             raise NodeError(
@@ -204,12 +209,19 @@ def progress_line(federation: Federation) -> str:
 
 
 def _raise_stop(signum, frame):
+    _on_signals(signal.SIG_IGN)  # the first signal stops everything; more only interrupt that
     raise Stop()
 
 
 def _on_signals(handler) -> None:
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
+def _say(text: str) -> None:
+    """Print, unless the terminal has gone (SIGHUP): stopping the nodes matters more."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
 
 
 if __name__ == "__main__":

@@ -72,9 +72,10 @@ class NodeConfig:
 
 
 class Node:
-    def __init__(self, config: NodeConfig):
+    def __init__(self, config: NodeConfig, *, pidfile: Path | None = None):
         self.config = config
         self.processes: dict[str, subprocess.Popen] = {}
+        self.pidfile = pidfile  # where started process groups are recorded (see processes)
 
     def __repr__(self) -> str:
         return f"<Node {self.config.agency} {self.config.url}>"
@@ -225,13 +226,17 @@ class Node:
         }
         if kind in self.processes and self.processes[kind].poll() is None:
             raise NodeError(f"{self.config.agency}: {kind} is already running")
-        self.processes[kind] = processes.start(
-            command[kind](),
-            env=self.environment(),
-            cwd=PROJECT_ROOT,
-            log_path=self.log_dir / f"{kind}.log",
-        )
-        return self.processes[kind]
+        with processes.signals_held():
+            process = processes.start(
+                command[kind](),
+                env=self.environment(),
+                cwd=PROJECT_ROOT,
+                log_path=self.log_dir / f"{kind}.log",
+            )
+            self.processes[kind] = process
+            if self.pidfile is not None:
+                processes.record_group(self.pidfile, process.pid)
+        return process
 
     def stop_process(self, kind: str) -> None:
         process = self.processes.pop(kind, None)

@@ -1,19 +1,34 @@
 """Child processes in process groups of their own, so that stopping one stops everything it forked
-(gunicorn workers, Celery pool children) and nothing is left behind."""
+(gunicorn workers, Celery pool children) and nothing is left behind.
+
+Nothing is left behind either when the launcher dies without stopping them: on Linux each child
+gets SIGTERM when the thread that started it dies (PR_SET_PDEATHSIG; gunicorn and Celery then stop
+their own children), and a pidfile lists the groups so that the next start can stop any that
+survived (see stop_recorded_groups).
+"""
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 STOP_GRACE_SECONDS = 10.0
+# The signals that stop a launcher: held while a child is started and recorded.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def start(cmd: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> subprocess.Popen:
-    """Start `cmd` as the leader of a new session (and so of a new process group)."""
+    """Start `cmd` as the leader of a new session (and so of a new process group). Start
+    long-running children from the main thread: on Linux they are stopped when the thread that
+    started them ends."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
@@ -27,7 +42,33 @@ def start(cmd: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_child_setup(os.getpid()),
         )
+
+
+def _child_setup(parent: int):
+    """What the child does between fork and exec: take the signals the parent may hold (see
+    signals_held) and, on Linux, ask for SIGTERM when the parent dies."""
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before the request took effect
+                os._exit(1)
+
+    return setup
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, so that a stop cannot fall between
+    starting a child and recording it (a child nobody recorded is a child nobody stops)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def group_alive(pgid: int) -> bool:
@@ -105,3 +146,109 @@ def pids_with_marker(marker: str) -> list[int]:
         if needle in environ and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+# --- the pidfile: groups a launcher started, for the next start to stop if they outlive it ------
+
+
+def record_group(pidfile: Path, pgid: int) -> None:
+    """Add a process group to `pidfile` (see stop_recorded_groups)."""
+    with open(pidfile, "a") as file:
+        file.write(f"{pgid}\n")
+
+
+def claim_pidfile(pidfile: Path) -> None:
+    """Start a fresh `pidfile` that names this process as the launcher."""
+    pidfile.write_text(f"launcher {os.getpid()}\n")
+
+
+def recorded_launcher(pidfile: Path) -> int | None:
+    """The launcher that claimed `pidfile`, when it is still running."""
+    first = pidfile.read_text().partition("\n")[0] if pidfile.exists() else ""
+    word, _, pid = first.partition(" ")
+    if word != "launcher" or not pid.isdigit() or int(pid) == os.getpid():
+        return None
+    return int(pid) if "federation" in _command_line(int(pid)) else None
+
+
+def stop_recorded_groups(
+    pidfile: Path, marker: str, grace: float = STOP_GRACE_SECONDS
+) -> list[int]:
+    """Stop the live process groups listed in `pidfile` whose every process carries `marker`
+    (NAME=value) in its environment, then remove the file; the groups stopped. A group id the
+    system has since given to someone else's processes is left alone."""
+    if not pidfile.exists():
+        return []
+    listed = {int(line) for line in pidfile.read_text().split() if line.isdigit()}
+    groups = _live_groups()
+    ours = [
+        pgid
+        for pgid in sorted(listed)
+        if groups.get(pgid) and all(_carries(pid, marker) for pid in groups[pgid])
+    ]
+    for pgid in ours:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and set(ours) & set(_live_groups()):
+        time.sleep(0.1)
+    for pgid in set(ours) & set(_live_groups()):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    pidfile.unlink()
+    return ours
+
+
+def _live_groups() -> dict[int, list[int]]:
+    """Process group id -> its processes that are not zombies."""
+    groups: dict[int, list[int]] = {}
+    if Path("/proc/self/stat").exists():
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if fields[0] != "Z":
+                groups.setdefault(int(fields[2]), []).append(int(entry.name))
+        return groups
+    table = subprocess.run(["ps", "-A", "-o", "pid=,pgid=,stat="], capture_output=True, text=True)
+    for line in table.stdout.splitlines():
+        pid, pgid, state = line.split()[:3]
+        if not state.startswith("Z"):
+            groups.setdefault(int(pgid), []).append(int(pid))
+    return groups
+
+
+def _carries(pid: int, marker: str) -> bool:
+    """Whether `marker` (NAME=value) is in the process's environment."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except FileNotFoundError:
+        if Path("/proc/self/environ").exists():
+            return False
+        # macOS: `ps -E` appends the environment to the command line.
+        shown = subprocess.run(
+            ["ps", "-E", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True
+        )
+        return f" {marker} " in f" {shown.stdout.strip()} "
+    except (ProcessLookupError, PermissionError):
+        return False
+    return b"\0" + marker.encode() + b"\0" in b"\0" + environ
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except FileNotFoundError:
+        if Path("/proc/self/cmdline").exists():
+            return ""
+        shown = subprocess.run(
+            ["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True
+        )
+        return shown.stdout
+    except (ProcessLookupError, PermissionError):
+        return ""

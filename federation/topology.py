@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation import processes
-from federation.launcher import Node, NodeConfig
+from federation.launcher import Node, NodeConfig, NodeError
 
 HUB = "EMRN-HUB"
 STATE_FILE = "federation.json"
+PIDFILE = "processes.pid"
+# Every process of a federation carries RUN_MARKER=<its run dir> in its environment.
+RUN_MARKER = "FEDERATION_RUN_DIR"
 AGENCIES = ("EMA", "DE-BFARM")
 
 
@@ -95,6 +98,9 @@ class Federation:
     ):
         self.run_dir = Path(run_dir)
         self.backend = backend
+        self.pidfile = self.run_dir / PIDFILE
+        self.marker = f"{RUN_MARKER}={self.run_dir.resolve()}"
+        extra_env = {RUN_MARKER: str(self.run_dir.resolve()), **(extra_env or {})}
         codes = [hub, *agencies]
         ports = [base_port + i if base_port else processes.free_port() for i in range(len(codes))]
         self.nodes: dict[str, Node] = {}
@@ -109,8 +115,9 @@ class Federation:
                     broker_url=backend.broker_url(index),
                     sync_interval=interval,
                     production=production,
-                    extra_env=dict(extra_env or {}),
-                )
+                    extra_env=dict(extra_env),
+                ),
+                pidfile=self.pidfile,
             )
         self.hub = self.nodes[hub]
         self.agencies = [self.nodes[code] for code in agencies]
@@ -128,6 +135,21 @@ class Federation:
         for node in self.agencies:
             node.config.hub_token = self.hub.issue_peer_token(node.config.agency)
 
+    def stop_leftovers(self) -> list[int]:
+        """Stop the process groups that an earlier launcher of this run dir left running (killed
+        before it could stop them), and claim the run dir; the groups stopped. Refuses while that
+        launcher is still running."""
+        launcher = processes.recorded_launcher(self.pidfile)
+        if launcher is not None:
+            raise NodeError(
+                f"a federation launcher (pid {launcher}) is running in {self.run_dir}: stop it "
+                "first, or give another --run-dir"
+            )
+        stopped = processes.stop_recorded_groups(self.pidfile, self.marker)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        processes.claim_pidfile(self.pidfile)
+        return stopped
+
     def start(self) -> None:
         """Start every node (the hub first), then wait until all of them answer."""
         try:
@@ -142,6 +164,7 @@ class Federation:
     def stop(self) -> None:
         """Stop every process of every node, all at once."""
         processes.stop(*[p for node in self.nodes.values() for p in node.detach_processes()])
+        self.pidfile.unlink(missing_ok=True)
 
     def drop_databases(self) -> None:
         if not self.backend.embedded:

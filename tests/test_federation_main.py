@@ -1,6 +1,15 @@
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import federation.__main__ as main
+from federation import processes
+from federation.launcher import NodeError
+from federation.topology import RUN_MARKER, Federation
 
 
 class FakeNode:
@@ -30,3 +39,53 @@ def test_a_failing_probe_is_shown_and_watching_goes_on(monkeypatch):
 
     monkeypatch.setattr(main.probe, "counts", locked)
     assert "EMA: (RuntimeError)" in main.progress_line(FakeFederation())
+
+
+def test_a_closed_terminal_stops_the_federation_like_ctrl_c():
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        main._on_signals(main._raise_stop)
+        with pytest.raises(main.Stop):
+            os.kill(os.getpid(), signal.SIGHUP)
+        # The clean-up that follows is not interrupted by another signal.
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def sleeper(tmp_path: Path, *, env: dict[str, str], note: str = "") -> subprocess.Popen:
+    return processes.start(
+        [sys.executable, "-c", "import time; time.sleep(60)", note],
+        env=env,
+        cwd=tmp_path,
+        log_path=tmp_path / "sleeper.log",
+    )
+
+
+def test_the_next_start_stops_the_groups_a_killed_launcher_left_and_nothing_else(tmp_path):
+    federation = Federation(run_dir=tmp_path)
+    ours = sleeper(tmp_path, env={**os.environ, RUN_MARKER: str(tmp_path.resolve())})
+    # A listed group id now used by someone else (no marker, or another run dir's).
+    theirs = sleeper(tmp_path, env={**os.environ, RUN_MARKER: str(tmp_path / "other")})
+    try:
+        for process in (ours, theirs):
+            processes.record_group(federation.pidfile, process.pid)
+        assert federation.stop_leftovers() == [ours.pid]
+        assert ours.wait(timeout=15) is not None
+        assert theirs.poll() is None
+    finally:
+        processes.stop(ours, theirs)
+
+
+def test_a_run_dir_whose_launcher_still_runs_is_not_taken_over(tmp_path):
+    federation = Federation(run_dir=tmp_path)
+    launcher = sleeper(tmp_path, env=dict(os.environ), note="federation")
+    try:
+        federation.pidfile.write_text(f"launcher {launcher.pid}\n")
+        with pytest.raises(NodeError, match=f"pid {launcher.pid}"):
+            federation.stop_leftovers()
+    finally:
+        processes.stop(launcher)
+    assert federation.stop_leftovers() == []
+    assert federation.pidfile.read_text() == f"launcher {os.getpid()}\n"
