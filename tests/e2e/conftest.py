@@ -52,13 +52,15 @@ class Network:
 
 
 @contextmanager
-def running_network(run_dir: Path, marker: str, *, broker_shift: int = 0) -> Iterator[Network]:
+def running_network(
+    run_dir: Path, marker: str, *, broker_shift: int = 0, interval: int = INTERVAL_SECONDS
+) -> Iterator[Network]:
     """Start a hub and two agencies (A through the fault proxy); stop and drop them after."""
     name, value = marker.split("=")
     federation = Federation(
         run_dir=run_dir,
         base_port=0,
-        interval=INTERVAL_SECONDS,
+        interval=interval,
         backend=backend_from_environment(uuid.uuid4().hex[:8], broker_shift=broker_shift),
         extra_env={
             name: value,

@@ -65,12 +65,30 @@ def revoke_tokens(agency: str) -> int:
     )
 
 
+def set_sync_interval(seconds: int) -> int:
+    """What an admin does at run time; beat notices the changed schedule within a few seconds."""
+    from sync import schedule
+
+    schedule.ensure_schedule(interval_seconds=seconds)
+    return seconds
+
+
 def _own(uid: str) -> UseCase:
     return UseCase.objects.own().get(uid=uuid.UUID(uid))
 
 
 OPERATIONS = {
-    f.__name__: f for f in (ensure_agencies, create, edit, withdraw, publish, delete, revoke_tokens)
+    f.__name__: f
+    for f in (
+        ensure_agencies,
+        create,
+        edit,
+        withdraw,
+        publish,
+        delete,
+        revoke_tokens,
+        set_sync_interval,
+    )
 }
 
 
