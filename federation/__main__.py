@@ -125,7 +125,8 @@ def set_up(federation: Federation, args: argparse.Namespace) -> None:
     print(f"Preparing {len(federation.nodes)} nodes under {federation.run_dir} ...", flush=True)
     federation.prepare()
     for node in federation.nodes.values():
-        if args.no_seed:
+        if args.no_seed:  # the agencies still: imports and the admin's forms need them
+            node.ensure_agencies()
             node.ensure_superuser()
         else:
             print(f"  {node.config.agency}: seed_demo", flush=True)

@@ -166,6 +166,11 @@ class Node:
         """The demo logins' password."""
         return self._kept_secret("admin_password", 12)
 
+    def ensure_agencies(self) -> None:
+        """The demo agencies and this node's, as seed_demo creates them but without logins or
+        use cases: an inventory import and the admin's "add use case" need them."""
+        self.shell(f"from registry.demo import seed; seed.seed_agencies({self.config.agency!r})")
+
     def ensure_superuser(self, username: str = "admin") -> None:
         """A superuser login with admin_password(), for nodes that are not seeded."""
         self.shell(

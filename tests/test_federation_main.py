@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -52,6 +53,56 @@ def test_a_closed_terminal_stops_the_federation_like_ctrl_c():
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+class RecordingNode:
+    def __init__(self, agency, calls):
+        self.config = SimpleNamespace(agency=agency, port=1, role="agency")
+        self.calls = calls
+
+    def ensure_agencies(self):
+        self.calls.append((self.config.agency, "ensure_agencies"))
+
+    def ensure_superuser(self):
+        self.calls.append((self.config.agency, "ensure_superuser"))
+
+    def manage(self, *args):
+        self.calls.append((self.config.agency, args[0]))
+        return "Imported 1 use case\n"
+
+
+class RecordingFederation:
+    def __init__(self, calls):
+        self.run_dir = Path("/nowhere")
+        self.nodes = {code: RecordingNode(code, calls) for code in ("EMA", "DE-BFARM")}
+
+    def stop_leftovers(self):
+        return []
+
+    def prepare(self):
+        pass
+
+    def write_state(self):
+        pass
+
+    def start(self):
+        pass
+
+
+def test_without_seeding_the_agencies_exist_before_the_inventories_are_imported(
+    monkeypatch, tmp_path
+):
+    """import_inventory refuses an unknown agency, and the admin cannot add a use case without
+    one: --no-seed skips the demo records and logins, never the agencies."""
+    for _, filename in main.INVENTORIES.values():
+        (tmp_path / filename).write_text("")
+    monkeypatch.setattr(main.processes, "port_in_use", lambda port: False)
+    calls = []
+    args = main.parse_args(["--no-seed", "--data", str(tmp_path)])
+    main.set_up(RecordingFederation(calls), args)
+    for agency in ("EMA", "DE-BFARM"):
+        mine = [what for code, what in calls if code == agency]
+        assert mine == ["ensure_agencies", "ensure_superuser", "import_inventory"]
 
 
 def sleeper(tmp_path: Path, *, env: dict[str, str], note: str = "") -> subprocess.Popen:
