@@ -204,9 +204,24 @@ def progress_line(federation: Federation) -> str:
         else:
             parts.append(
                 f"{node.config.agency}: own {c['own']} ({c['own_shared']} shared), "
-                f"from others {c['received']}"
+                f"from others {c['received']}{hub_trouble(node)}"
             )
     return time.strftime("%H:%M:%S  ") + " | ".join(parts)
+
+
+def hub_trouble(node: Node) -> str:
+    """What went wrong with the agency's hub peer, when something did: failing syncs would
+    otherwise only show as counts that stop growing."""
+    try:
+        peer = probe.hub_peer(node)
+    except Exception:  # the sync tables are read like the counts: a busy database is no news
+        return ""
+    if peer is None or not (peer.auth_failed or peer.last_error):
+        return ""
+    error = (peer.last_error.strip().splitlines() or [""])[0][:120]
+    if peer.auth_failed:
+        return f"; hub refused the token (sync stopped): {error}"
+    return f"; hub sync failing ({peer.consecutive_failures} in a row): {error}"
 
 
 def _raise_stop(signum, frame):

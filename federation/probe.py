@@ -18,6 +18,14 @@ class Held(NamedTuple):
     title: str
 
 
+class PeerState(NamedTuple):
+    """How an agency's syncs with a peer are going (sync.models.Peer)."""
+
+    auth_failed: bool
+    last_error: str
+    consecutive_failures: int
+
+
 class FeedState(NamedTuple):
     """A feed entry: the latest state the node serves for (origin, uid)."""
 
@@ -84,6 +92,19 @@ def counts(node: Node) -> dict[str, int]:
         "feed": feed_counts.get(False, 0),
         "tombstones": feed_counts.get(True, 0),
     }
+
+
+def hub_peer(node: Node) -> PeerState | None:
+    """The agency's hub peer (named "hub", as sync.services.hub_peer_from_settings makes it), or
+    None before its first sync."""
+    with _cursor(node) as cursor:
+        cursor.execute(
+            "SELECT auth_failed, last_error, consecutive_failures FROM sync_peer"
+            f" WHERE name = {_placeholder(node)}",
+            ["hub"],
+        )
+        row = cursor.fetchone()
+    return PeerState(bool(row[0]), row[1] or "", row[2]) if row else None
 
 
 def _rows(node: Node, query: str, origin: str | None) -> list[tuple]:

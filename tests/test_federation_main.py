@@ -1,5 +1,6 @@
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 import federation.__main__ as main
 from federation import processes
 from federation.launcher import NodeError
+from federation.probe import PeerState
 from federation.topology import RUN_MARKER, Federation
+from sync.models import Peer
 
 
 class FakeNode:
@@ -40,6 +43,46 @@ def test_a_failing_probe_is_shown_and_watching_goes_on(monkeypatch):
 
     monkeypatch.setattr(main.probe, "counts", locked)
     assert "EMA: (RuntimeError)" in main.progress_line(FakeFederation())
+
+
+COUNTS = {"own": 3, "own_shared": 2, "received": 0, "feed": 2, "tombstones": 0}
+
+
+def test_progress_shows_why_an_agency_cannot_sync_with_the_hub(monkeypatch):
+    monkeypatch.setattr(main.probe, "counts", lambda node: COUNTS)
+    monkeypatch.setattr(
+        main.probe, "hub_peer", lambda node: PeerState(True, "HTTP 401: bad token\ntrace", 1)
+    )
+    assert "hub refused the token (sync stopped): HTTP 401: bad token" in (
+        main.progress_line(FakeFederation())
+    )
+    monkeypatch.setattr(
+        main.probe, "hub_peer", lambda node: PeerState(False, "connection refused", 4)
+    )
+    assert "hub sync failing (4 in a row): connection refused" in (
+        main.progress_line(FakeFederation())
+    )
+
+
+def test_progress_says_nothing_of_a_healthy_hub_peer(monkeypatch):
+    monkeypatch.setattr(main.probe, "counts", lambda node: COUNTS)
+    monkeypatch.setattr(main.probe, "hub_peer", lambda node: PeerState(False, "", 0))
+    assert "hub" not in main.progress_line(FakeFederation())
+
+
+def test_the_probe_reads_the_hub_peer_row_that_sync_keeps(tmp_path):
+    """probe.hub_peer reads sync_peer without Django: the columns it names are Peer's."""
+    assert Peer._meta.db_table == "sync_peer"
+    assert {"name", "auth_failed", "last_error", "consecutive_failures"} <= {
+        f.column for f in Peer._meta.fields
+    }
+    node = SimpleNamespace(config=SimpleNamespace(database_url="", data_dir=tmp_path))
+    with sqlite3.connect(tmp_path / "registry.sqlite3") as db:
+        db.execute("CREATE TABLE sync_peer (name, auth_failed, last_error, consecutive_failures)")
+    assert main.probe.hub_peer(node) is None
+    with sqlite3.connect(tmp_path / "registry.sqlite3") as db:
+        db.execute("INSERT INTO sync_peer VALUES ('hub', 1, 'HTTP 403', 2)")
+    assert main.probe.hub_peer(node) == PeerState(True, "HTTP 403", 2)
 
 
 def test_a_closed_terminal_stops_the_federation_like_ctrl_c():
