@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir=args.run_dir.resolve(),
         base_port=args.base_port,
         interval=args.interval,
-        backend=Backend(postgres_url=args.postgres, redis_url=args.redis),
+        backend=Backend(postgres_url=args.postgres, redis_url=args.redis, db_prefix=args.db_prefix),
         production=bool(args.postgres),
     )
     _on_signals(_raise_stop)
@@ -104,7 +104,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--redis",
         default="",
-        help="Redis URL redis://HOST:PORT/N: the nodes use databases N, N+1, N+2",
+        help="Redis URL redis://HOST:PORT/N: the nodes' brokers use databases N to N+2, their "
+        "caches N+3 to N+5",
+    )
+    parser.add_argument(
+        "--db-prefix",
+        default="federation",
+        help="with --postgres: the nodes' databases are <prefix>_emrn_hub, <prefix>_ema, ... "
+        "(default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if bool(args.postgres) != bool(args.redis):

@@ -55,6 +55,7 @@ class NodeConfig:
     port: int
     database_url: str = ""  # empty: SQLite under data_dir
     broker_url: str = ""  # empty: the filesystem broker under data_dir
+    cache_url: str = ""  # empty: a cache per process
     hub_url: str = ""
     hub_token: str = ""
     sync_interval: int = 10
@@ -108,8 +109,8 @@ class Node:
             env["DATABASE_URL"] = c.database_url
         if c.broker_url:
             env["CELERY_BROKER_URL"] = c.broker_url
-            if c.production:  # gunicorn workers share counts, responses and the throttle
-                env["CACHE_URL"] = c.broker_url  # the node's own Redis database
+        if c.cache_url:  # gunicorn workers share counts, responses and the throttle
+            env["CACHE_URL"] = c.cache_url
         env.update(c.extra_env)
         return env
 

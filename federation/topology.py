@@ -2,7 +2,9 @@
 
 Embedded default: each node has a SQLite file and a filesystem broker folder under its data dir.
 With a PostgreSQL server URL and a Redis URL, each node gets a database of its own (created here)
-and a Redis database number of its own (the given one, then the next ones).
+and a Redis database number of its own for its broker (the given one, then the next ones); in
+production mode also one for its cache (the numbers after the brokers'), never shared with a
+broker: clearing a cache empties its whole database.
 """
 
 import dataclasses
@@ -43,11 +45,15 @@ class Backend:
         return parts._replace(path="/" + self.database_name(agency)).geturl()
 
     def broker_url(self, index: int) -> str:
+        return self.redis_database(index)
+
+    def redis_database(self, offset: int) -> str:
+        """The Redis URL with database number N + offset."""
         if not self.redis_url:
             return ""
         parts = urllib.parse.urlsplit(self.redis_url)
         base = int(parts.path.strip("/") or 0)
-        return parts._replace(path=f"/{base + index}").geturl()
+        return parts._replace(path=f"/{base + offset}").geturl()
 
     def create_databases(self, agencies: list[str], *, fresh: bool) -> None:
         """Create each node's database (dropping it first when `fresh`)."""
@@ -113,6 +119,7 @@ class Federation:
                     port=port,
                     database_url=backend.database_url(code),
                     broker_url=backend.broker_url(index),
+                    cache_url=backend.redis_database(len(codes) + index) if production else "",
                     sync_interval=interval,
                     production=production,
                     extra_env=dict(extra_env),

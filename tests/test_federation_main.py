@@ -12,7 +12,7 @@ import federation.__main__ as main
 from federation import processes
 from federation.launcher import NodeError
 from federation.probe import PeerState
-from federation.topology import RUN_MARKER, Federation
+from federation.topology import RUN_MARKER, Backend, Federation
 from sync.models import Peer
 
 
@@ -146,6 +146,19 @@ def test_without_seeding_the_agencies_exist_before_the_inventories_are_imported(
     for agency in ("EMA", "DE-BFARM"):
         mine = [what for code, what in calls if code == agency]
         assert mine == ["ensure_agencies", "ensure_superuser", "import_inventory"]
+
+
+def test_production_caches_never_share_a_redis_database_with_a_broker(tmp_path):
+    backend = Backend(postgres_url="postgres://pg/x", redis_url="redis://r:6379/10")
+    nodes = Federation(run_dir=tmp_path, backend=backend, production=True).nodes.values()
+    brokers = [node.config.broker_url for node in nodes]
+    caches = [node.config.cache_url for node in nodes]
+    assert brokers == [f"redis://r:6379/{n}" for n in (10, 11, 12)]
+    assert caches == [f"redis://r:6379/{n}" for n in (13, 14, 15)]
+    assert all(
+        "CACHE_URL" not in node.environment()
+        for node in Federation(run_dir=tmp_path, backend=backend).nodes.values()
+    )
 
 
 def sleeper(tmp_path: Path, *, env: dict[str, str], note: str = "") -> subprocess.Popen:
