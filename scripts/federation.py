@@ -24,10 +24,7 @@ def main() -> None:
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    # Install again only when pyproject.toml changed since the last install.
-    stamp = VENV / ".installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
+    if needs_install():
         print("Installing the project into .venv (first run takes a minute) ...", flush=True)
         subprocess.run(
             [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True
@@ -35,8 +32,22 @@ def main() -> None:
         subprocess.run(
             [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", str(ROOT)], check=True
         )
-        stamp.write_text(digest)
+        (VENV / ".installed").write_text(_digest())
     os.execv(str(PYTHON), [str(PYTHON), "-m", "federation", *sys.argv[1:]])
+
+
+def needs_install() -> bool:
+    """Install again only when pyproject.toml changed since the last install: this script's or
+    run-tests' (whose stamp, .installed-<digest prefix>, marks an install with the dev extras)."""
+    digest = _digest()
+    stamp = VENV / ".installed"
+    if (VENV / f".installed-{digest[:16]}").exists():
+        return False
+    return not stamp.exists() or stamp.read_text() != digest
+
+
+def _digest() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
 if __name__ == "__main__":
