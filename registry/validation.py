@@ -25,6 +25,7 @@ LIST_MAX_ITEMS = 50
 TAG_MAX = 50
 LANGUAGE_RE = re.compile(r"[a-z]{2}")
 AGENCY_CODE_RE = re.compile(r"[A-Z0-9-]{2,32}")
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # Agencies sit in different time zones; "today" elsewhere may be tomorrow here.
 FUTURE_DATE_TOLERANCE = dt.timedelta(days=1)
 
@@ -128,13 +129,20 @@ def _allowed(choices: type[models.TextChoices]) -> frozenset[str]:
     return frozenset(choices.values)
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A bad value as an error message quotes it: never the whole of a 10 MB one."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _check_enum(value: Any, field: Field) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in _allowed(field.choices):
         allowed = ", ".join(field.choices.values)
         raise ValueError(
-            _("%(value)s is not one of: %(allowed)s.") % {"value": repr(value), "allowed": allowed}
+            _("%(value)s is not one of: %(allowed)s.")
+            % {"value": _shown(value), "allowed": allowed}
         )
     return value
 
@@ -183,6 +191,9 @@ def _check_date(value: Any, field: Field) -> dt.date | None:
     if not isinstance(value, str):
         raise ValueError(_("Must be an ISO date (YYYY-MM-DD)."))
     try:
+        # fromisoformat also takes 20260101 and 2026-W01-1, which other nodes need not read.
+        if not ISO_DATE_RE.fullmatch(value):
+            raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(
@@ -250,7 +261,7 @@ def _check_related(value: Any, field: Field) -> list[dict]:
         if item["kind"] not in v.RelationKind.values:
             raise ValueError(
                 _("%(value)s is not one of: %(allowed)s.")
-                % {"value": repr(item["kind"]), "allowed": ", ".join(v.RelationKind.values)}
+                % {"value": _shown(item["kind"]), "allowed": ", ".join(v.RelationKind.values)}
             )
         links.append({"origin": item["origin"], "uid": uid, "kind": item["kind"]})
     return links

@@ -75,8 +75,15 @@ def test_lists_must_have_at_least_one_process_and_technique():
     assert set(errors) == {"regulatory_processes", "techniques"}
 
 
-def test_a_bad_date_is_named():
-    assert "not an ISO date" in errors_of(started_on="31/12/2024")["started_on"][0]
+@pytest.mark.parametrize("text", ["31/12/2024", "20241231", "2024-W01-1", "2024-12-31T00:00"])
+def test_a_date_not_written_yyyy_mm_dd_is_named(text):
+    assert "not an ISO date (YYYY-MM-DD)" in errors_of(started_on=text)["started_on"][0]
+
+
+def test_an_enormous_bad_enum_value_is_not_echoed_whole():
+    message = errors_of(stage="x" * 1_000_000)["stage"][0]
+    assert "is not one of" in message
+    assert len(message) < 300
 
 
 def test_a_ten_megabyte_field_gets_a_clear_error():
