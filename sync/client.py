@@ -65,13 +65,13 @@ class PeerClient:
         return session
 
     def node(self) -> dict:
-        return self._request("GET", "node")
+        return _object(self._request("GET", "node"), "GET node")
 
     def get_changes(self, *, since: str | None, limit: int) -> dict:
         params = {"limit": limit}
         if since:
             params["since"] = since
-        page = self._request("GET", "changes", params=params)
+        page = _object(self._request("GET", "changes", params=params), "GET changes")
         if not isinstance(page.get("changes"), list) or not isinstance(page.get("next"), str):
             raise PeerUnavailable("The peer's changes page lacks 'changes' or 'next'.")
         return page
@@ -85,7 +85,9 @@ class PeerClient:
             data=body.encode("utf-8"),
             headers={"Content-Type": "application/json"},
         )
-        results = answer.get("results")
+        # PROTOCOL.md names the results, not their wrapper: we answer {"results": [...]}, and take
+        # a bare list from a peer that answers so.
+        results = answer if isinstance(answer, list) else answer.get("results")
         if not isinstance(results, list) or len(results) != len(envelopes):
             raise PeerUnavailable("The peer did not answer one result per envelope.")
         return results
@@ -94,7 +96,7 @@ class PeerClient:
         for session in self._sessions:
             session.close()
 
-    def _request(self, method: str, path: str, **kwargs) -> dict:
+    def _request(self, method: str, path: str, **kwargs) -> dict | list:
         url = urljoin(self.base_url, PREFIX + path)
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
@@ -106,9 +108,15 @@ class PeerClient:
             data = response.json()
         except ValueError as exc:
             raise PeerUnavailable(f"{method} {url}: the answer is not JSON") from exc
-        if not isinstance(data, dict):
+        if not isinstance(data, dict | list):
             raise PeerUnavailable(f"{method} {url}: the answer is not a JSON object")
         return data
+
+
+def _object(data: dict | list, what: str) -> dict:
+    if not isinstance(data, dict):
+        raise PeerUnavailable(f"{what}: the answer is not a JSON object")
+    return data
 
 
 def _error_for(response: requests.Response, what: str) -> PeerError:

@@ -1,6 +1,7 @@
 """The sync engine against a peer faked at the HTTP seam."""
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -432,3 +433,28 @@ def test_a_lease_left_by_a_killed_worker_expires_within_about_a_minute(peer, set
     assert expires - timezone.now() <= dt.timedelta(seconds=61)
     Peer.objects.filter(pk=peer.pk).update(lease_expires_at=timezone.now())
     assert services.acquire_lease(peer)
+
+
+def test_a_peer_that_answers_a_push_with_a_bare_list_of_results_is_understood(hub, peer):
+    (record,) = publish(1)
+    hub.post_failures[1] = (
+        200,
+        {},
+        json.dumps([{"origin": record.origin_id, "uid": str(record.uid), "status": "applied"}]),
+    )
+    outcome = sync(peer)
+    assert outcome.ok
+    assert outcome.runs[0].applied == 1
+
+
+def test_a_changes_page_that_is_not_an_object_fails_the_pull_with_a_clear_error(mocked, peer):
+    hub = FakeHub(mocked)
+    mocked.replace(
+        responses.GET,
+        hub.get_route.url,
+        json=[{"changes": []}],
+    )
+    outcome = sync(peer)
+    assert not outcome.ok
+    peer.refresh_from_db()
+    assert "GET changes: the answer is not a JSON object" in peer.last_error
