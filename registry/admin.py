@@ -131,6 +131,8 @@ class UseCaseAdmin(SimpleHistoryAdmin):
         return obj is None or services.can_view(request.user, obj)
 
     def has_add_permission(self, request):
+        if settings.NODE_ROLE == "hub":
+            return False  # the hub owns no use cases (PROTOCOL.md); it holds the network's copies
         return request.user.is_superuser or is_home_agency_admin(request.user)
 
     def has_change_permission(self, request, obj=None):

@@ -294,3 +294,11 @@ def test_the_history_page_shows_who_changed_what(admin_client_of, home_admin):
     assert home_admin.username in page
     assert "<strong>Title:</strong> Translation memory &nbsp;&rarr;&nbsp;&nbsp;Translation" in page
     assert use_case.history.count() == 2
+
+
+def test_nobody_adds_a_use_case_at_the_hub(admin_client_of, settings, db):
+    settings.NODE_ROLE, settings.NODE_AGENCY = "hub", "EMRN-HUB"
+    client = admin_client_of(UserFactory(is_superuser=True, agency=None))
+    assert client.get(ADD).status_code == 403
+    assert client.post(ADD, form_data(title="A hub's own record")).status_code == 403
+    assert not UseCase.objects.exists()
