@@ -143,9 +143,18 @@ class UseCaseAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
 
-    # simple-history's own hooks can be switched to model permissions by a setting; the record's
-    # agency decides here whatever the settings say.
+    # simple-history's views ask this one; by default it would only ask the view permission. The
+    # record's agency decides here, whatever SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS says.
+    def has_view_history_or_change_history_permission(self, request, obj=None):
+        return self.has_view_history_permission(request, obj) or self.has_change_history_permission(
+            request, obj
+        )
+
     def has_view_history_permission(self, request, obj=None):
+        # A shared record's history holds its earlier versions, drafts included: its own agency's.
+        user = request.user
+        if obj is not None and not user.is_superuser and obj.origin_id != user.agency_id:
+            return False
         return self.has_view_permission(request, obj)
 
     def has_change_history_permission(self, request, obj=None):

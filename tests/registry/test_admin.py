@@ -125,6 +125,17 @@ def test_staff_outside_the_agency_neither_see_nor_revert_the_history_of_a_local_
     assert local_draft.history.count() == 2
 
 
+def test_the_history_of_a_published_record_stays_with_its_agency(
+    admin_client_of, other_admin, home_admin, local_draft
+):
+    published = services.publish_to_network(local_draft)
+    assert admin_client_of(other_admin).get(change_url(published)).status_code == 200
+    assert admin_client_of(other_admin).get(history_url(published)).status_code == 403
+    first = published.history.earliest("history_date")
+    assert admin_client_of(other_admin).get(history_form_url(published, first)).status_code == 403
+    assert admin_client_of(home_admin).get(history_url(published)).status_code == 200
+
+
 def test_the_home_agency_admin_views_the_history_of_its_draft_and_reverts_it(
     admin_client_of, home_admin, local_draft
 ):
