@@ -3,8 +3,9 @@ with its own web server, Celery worker and beat, its own database and broker, on
 
 Embedded default: a SQLite file and a filesystem broker per node. With DATABASE_URL on PostgreSQL
 and CELERY_BROKER_URL on Redis, each node gets a fresh database e2e_<run>_<node> (dropped at the
-end) and its own Redis database number (the given one, then the next two; the worker-crash
-federation, which runs alongside, the three after those).
+end) and its own Redis database number (the given one, then the next two). The federations of
+single modules (worker crash, push soon, production topology) run one after another beside it
+and take the numbers after those: at most the given one and the eight after it in all.
 
 A reaches the hub through tests/e2e/proxy.py, the one place where faults are injected.
 """
