@@ -7,6 +7,7 @@ it, then run `python -m federation` there with the same arguments.
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -21,9 +22,8 @@ def main() -> None:
     # This file runs under whatever python3 the user has, so the check is not outdated here.
     if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
-    if not PYTHON.exists():
-        print(f"Creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not (VENV / "bin" / "pip").exists():  # none yet, or one an earlier attempt left half-made
+        create_venv()
     if needs_install():
         print("Installing the project into .venv (first run takes a minute) ...", flush=True)
         subprocess.run(
@@ -34,6 +34,18 @@ def main() -> None:
         )
         (VENV / ".installed").write_text(_digest())
     os.execv(str(PYTHON), [str(PYTHON), "-m", "federation", *sys.argv[1:]])
+
+
+def create_venv() -> None:
+    print(f"Creating {VENV} ...", flush=True)
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)
+        sys.exit(
+            f"Could not create {VENV} ({exc}). On Debian or Ubuntu, install the python3-venv"
+            " package first."
+        )
 
 
 def needs_install() -> bool:

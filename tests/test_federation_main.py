@@ -196,3 +196,32 @@ def test_a_run_dir_whose_launcher_still_runs_is_not_taken_over(tmp_path):
         processes.stop(launcher)
     assert federation.stop_leftovers() == []
     assert federation.pidfile.read_text() == f"launcher {os.getpid()}\n"
+
+
+def _bootstrap(tmp_path, monkeypatch):
+    """scripts/federation.py, loaded as a module with its .venv under tmp_path."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "federation.py"
+    spec = importlib.util.spec_from_file_location("federation_bootstrap_test", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(module, "PYTHON", tmp_path / ".venv" / "bin" / "python")
+    return module
+
+
+def test_a_venv_that_cannot_get_pip_is_removed_with_a_hint(tmp_path, monkeypatch):
+    bootstrap = _bootstrap(tmp_path, monkeypatch)
+    half_made = tmp_path / ".venv" / "bin"
+    half_made.mkdir(parents=True)
+    (half_made / "python").write_text("")  # what venv leaves when ensurepip is missing
+
+    def no_ensurepip(builder, env_dir):
+        raise subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(bootstrap.venv.EnvBuilder, "create", no_ensurepip)
+    monkeypatch.setattr(bootstrap.sys, "argv", ["federation.py"])
+    with pytest.raises(SystemExit, match="install the python3-venv package"):
+        bootstrap.main()
+    assert not (tmp_path / ".venv").exists()
