@@ -24,6 +24,9 @@ class FakeHub:
         self.status_for = lambda envelope: "applied"
         # Canned failures: the n-th POST (1-based), or every GET node, answers this instead.
         self.post_failures: dict[int, tuple[int, dict, str]] = {}
+        # Pages go out concurrently, so "the n-th POST" is a race between pages: this answers the
+        # first POST that carries the uid instead, whichever thread sends it.
+        self.fail_once_for: dict[str, tuple[int, dict, str]] = {}
         self.node_failure: tuple[int, dict, str] | None = None
         mocked.add_callback(responses.GET, PEER_URL + "federation/v1/node", callback=self._node)
         self.post_route = mocked.add_callback(
@@ -52,6 +55,9 @@ class FakeHub:
         if self.posts in self.post_failures:
             return self.post_failures[self.posts]
         changes = json.loads(request.body)["changes"]
+        for e in changes:
+            if e["uid"] in self.fail_once_for:
+                return self.fail_once_for.pop(e["uid"])
         self.received.extend(changes)
         self.batches.append(changes)
         results = []
