@@ -50,3 +50,4 @@ def test_each_node_has_its_own_database_broker_and_cache(services):
     for setting in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "SECRET_KEY"):
         assert len({env[setting] for env in environments}) == len(NODES), setting
     assert all(env["DEBUG"] == "0" for env in environments)
+    assert all(env["DB_CONN_MAX_AGE"] == "60" for env in environments)

@@ -161,6 +161,14 @@ def test_production_caches_never_share_a_redis_database_with_a_broker(tmp_path):
     )
 
 
+def test_production_nodes_keep_their_database_connections(tmp_path):
+    backend = Backend(postgres_url="postgres://pg/x", redis_url="redis://r:6379/1")
+    production = Federation(run_dir=tmp_path, backend=backend, production=True).nodes.values()
+    assert all(node.environment()["DB_CONN_MAX_AGE"] == "60" for node in production)
+    demo = Federation(run_dir=tmp_path).nodes.values()
+    assert all("DB_CONN_MAX_AGE" not in node.environment() for node in demo)
+
+
 def sleeper(tmp_path: Path, *, env: dict[str, str], note: str = "") -> subprocess.Popen:
     return processes.start(
         [sys.executable, "-c", "import time; time.sleep(60)", note],
