@@ -31,9 +31,10 @@ MAX_VERSION = 2**31 - 1
 # only times from 1900 up to (not including) 2200, in UTC, are taken.
 MODIFIED_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 MODIFIED_MAX = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
-# RFC 3339 (seconds optional): a date, a time and a time zone, nothing else.
+# ISO 8601 (seconds optional): a date, a time and a time zone (none given reads as UTC, as the
+# protocol's times are), nothing else.
 MODIFIED_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?", re.ASCII
 )
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
@@ -119,16 +120,16 @@ def _bad(errors: dict, name: str) -> None:
 
 
 def _parse_modified(raw: Any, errors: dict) -> dt.datetime | None:
-    """A time with a time zone, in the storable range, as UTC."""
+    """A date and time in the storable range, as UTC (a time without a zone is UTC already)."""
     try:
         value = parse_datetime(raw) if isinstance(raw, str) and MODIFIED_RE.fullmatch(raw) else None
         if value is not None:
-            value = value.astimezone(dt.UTC)
+            value = value.replace(tzinfo=value.tzinfo or dt.UTC).astimezone(dt.UTC)
     except (ValueError, OverflowError):  # no such date, or out of range once in UTC
         value = None
     if value is None or not MODIFIED_MIN <= value < MODIFIED_MAX:
         errors["modified"] = [
-            "Must be an ISO 8601 date and time with a time zone (Z or +hh:mm), "
+            "Must be an ISO 8601 date and time (time zone Z or +hh:mm; none reads as UTC), "
             f"from {MODIFIED_MIN.year} up to {MODIFIED_MAX.year} (UTC)."
         ]
         return None

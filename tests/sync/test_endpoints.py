@@ -367,7 +367,6 @@ def test_a_cursor_from_before_a_feed_reset_is_refused_and_node_shows_the_new_fee
         "1899-12-31T23:59:59Z",
         "2200-01-01T00:00:00Z",
         "2199-12-31T23:30:00-01:00",  # 2200 in UTC
-        "2026-11-25T10:00:00",  # no time zone
         "2026-02-30T10:00:00Z",
         "2026-11-25T10:00:00+24:00",
     ],
@@ -390,6 +389,7 @@ def test_a_modified_time_outside_the_storable_range_is_rejected_and_the_feed_sti
         ("2199-12-31T23:59:59.999999Z", "2199-12-31T23:59:59.999999Z"),
         ("2200-01-01T01:00:00+02:00", "2199-12-31T23:00:00Z"),
         ("2026-11-25T12:00:00+02:00", "2026-11-25T10:00:00Z"),
+        ("2026-11-25T10:00:00", "2026-11-25T10:00:00Z"),  # no time zone: UTC
     ],
 )
 def test_a_modified_time_within_range_is_stored_and_served_in_utc(
