@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -5,9 +6,11 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from registry import quality
 from registry import vocabularies as v
 from registry.validation import FIELDS, RecordInvalid, validate_record
 
@@ -28,6 +31,14 @@ class Agency(models.Model):
         help_text=_("ISO 3166 alpha-2 code; EU for the European Medicines Agency."),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=v.AgencyKind.choices)
+    contact_email = models.EmailField(
+        _("contact e-mail"),
+        blank=True,
+        help_text=_(
+            "The agency's functional mailbox: used by its records that state no contact of their "
+            "own, and for the agency's notices."
+        ),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -88,6 +99,17 @@ class UseCaseQuerySet(models.QuerySet):
     def public(self):
         return self.filter(publication_level=v.PublicationLevel.PUBLIC)
 
+    def publishable(self):
+        return self.filter(gaps=[])
+
+    def incomplete(self):
+        return self.exclude(gaps=[])
+
+    def review_overdue(self, today: dt.date | None = None):
+        """Records still in use whose next review date has passed (registry.quality)."""
+        today = today or timezone.now().date()
+        return self.filter(next_review_on__lt=today).exclude(stage=v.Stage.RETIRED)
+
 
 class UseCase(models.Model):
     origin = models.ForeignKey(
@@ -118,34 +140,44 @@ class UseCase(models.Model):
     )
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     received_from = models.CharField(_("received from"), max_length=32, blank=True, editable=False)
+    # Derived from the fields below on every write (registry.quality); never on the wire.
+    gaps = models.JSONField(_("lacks before publishing"), default=list, blank=True, editable=False)
+    completeness = models.PositiveSmallIntegerField(_("completeness"), default=0, editable=False)
+    compliance_flags = models.JSONField(
+        _("compliance checks"), default=list, blank=True, editable=False
+    )
 
     # What: RECORD.md, in its order.
     title = models.CharField(_("title"), max_length=200)
     title_en = models.CharField(_("English title"), max_length=200, blank=True)
     language = models.CharField(_("language"), max_length=2, default="en")
-    summary = models.TextField(_("summary"), max_length=350)
+    summary = models.TextField(_("summary"), max_length=350, blank=True)
     description = models.TextField(_("description"), blank=True)
-    purpose = models.TextField(_("purpose"))
+    purpose = models.TextField(_("purpose"), blank=True)
     benefits = models.TextField(_("benefits"), blank=True)
     outputs = models.JSONField(_("outputs"), default=list, blank=True)
-    regulatory_processes = models.JSONField(_("regulatory processes"), default=list)
+    regulatory_processes = models.JSONField(_("regulatory processes"), default=list, blank=True)
     medicine_scope = models.CharField(
-        _("medicine scope"), max_length=16, choices=v.MedicineScope.choices
+        _("medicine scope"), max_length=16, choices=v.MedicineScope.choices, blank=True, null=True
     )
     workplan_area = models.CharField(
-        _("workplan area"), max_length=32, choices=v.WorkplanArea.choices
+        _("workplan area"), max_length=32, choices=v.WorkplanArea.choices, blank=True, null=True
     )
     business_unit = models.CharField(_("business unit"), max_length=200, blank=True)
-    techniques = models.JSONField(_("techniques"), default=list)
+    techniques = models.JSONField(_("techniques"), default=list, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
-    stage = models.CharField(_("stage"), max_length=16, choices=v.Stage.choices)
+    stage = models.CharField(
+        _("stage"), max_length=16, choices=v.Stage.choices, blank=True, null=True
+    )
     started_on = models.DateField(_("started on"), null=True, blank=True)
     operational_since = models.DateField(_("operational since"), null=True, blank=True)
     retired_on = models.DateField(_("retired on"), null=True, blank=True)
     next_review_on = models.DateField(_("next review on"), null=True, blank=True)
-    ai_act_role = models.CharField(_("AI Act role"), max_length=32, choices=v.AiActRole.choices)
+    ai_act_role = models.CharField(
+        _("AI Act role"), max_length=32, choices=v.AiActRole.choices, blank=True, null=True
+    )
     ai_act_risk = models.CharField(
-        _("AI Act risk class"), max_length=16, choices=v.AiActRisk.choices
+        _("AI Act risk class"), max_length=16, choices=v.AiActRisk.choices, blank=True, null=True
     )
     ai_act_justification = models.TextField(_("AI Act justification"), blank=True)
     uses_gpai = models.BooleanField(_("uses a general-purpose AI model"), default=False)
@@ -153,7 +185,7 @@ class UseCase(models.Model):
     eu_database_ref = models.URLField(_("EU database entry"), max_length=2000, blank=True)
     affects_individuals = models.BooleanField(_("affects individuals"), null=True)
     personal_data = models.CharField(
-        _("personal data"), max_length=32, choices=v.PersonalData.choices
+        _("personal data"), max_length=32, choices=v.PersonalData.choices, blank=True, null=True
     )
     dpia_status = models.CharField(
         _("DPIA status"), max_length=16, choices=v.DpiaStatus.choices, blank=True, null=True
@@ -165,7 +197,9 @@ class UseCase(models.Model):
     )
     risks_and_mitigations = models.TextField(_("risks and mitigations"), blank=True)
     monitoring = models.TextField(_("monitoring"), blank=True)
-    sourcing = models.CharField(_("sourcing"), max_length=16, choices=v.Sourcing.choices)
+    sourcing = models.CharField(
+        _("sourcing"), max_length=16, choices=v.Sourcing.choices, blank=True, null=True
+    )
     vendor = models.CharField(_("vendor"), max_length=200, blank=True)
     product = models.CharField(_("product"), max_length=200, blank=True)
     hosting = models.CharField(
@@ -173,10 +207,14 @@ class UseCase(models.Model):
     )
     code_url = models.URLField(_("code URL"), max_length=2000, blank=True)
     reusable = models.BooleanField(_("reusable by other agencies"), default=False)
-    contact_email = models.EmailField(_("contact e-mail"))
+    # Wire name from RECORD.md; an e-mail address or a contact page URL (registry.validation).
+    contact_email = models.CharField(_("contact"), max_length=2000, blank=True)
     related = models.JSONField(_("related use cases"), default=list, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["received_at"])
+    # Derived columns are recomputed from each version; history keeps what the agency wrote.
+    history = HistoricalRecords(
+        excluded_fields=["received_at", "gaps", "completeness", "compliance_flags"]
+    )
     objects = UseCaseQuerySet.as_manager()
 
     class Meta:
@@ -200,9 +238,20 @@ class UseCase(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        self.refresh_quality()
+        super().save(*args, **kwargs)
+
     @property
     def is_own(self) -> bool:
         return self.origin_id == settings.NODE_AGENCY
+
+    def refresh_quality(self) -> None:
+        """Derive gaps, completeness and compliance flags from the record's fields."""
+        assessment = quality.assess(self.to_record())
+        self.gaps = sorted(assessment.gaps)
+        self.completeness = assessment.completeness
+        self.compliance_flags = assessment.flags
 
     def to_record(self) -> dict:
         """The wire form of RECORD.md (dates as ISO strings, lists as lists)."""

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from registry import feed
+from registry import feed, quality
 from registry import vocabularies as v
 from registry.models import Agency, FeedEntry, UseCase
 
@@ -112,6 +112,7 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
     rows = [
         {
             **copy.values,
+            **_quality_columns(copy.values),
             "origin_id": copy.origin,
             "uid": copy.uid,
             "version": copy.version,
@@ -124,6 +125,16 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
         for copy in copies
     ]
     _upsert(UseCase, rows, keep={"origin", "uid", "created", "source_key"})
+
+
+def _quality_columns(values: dict[str, Any]) -> dict[str, Any]:
+    # A shared copy passed the validator at its shared level, so it lacks nothing to publish.
+    assessment = quality.assess(values, gaps={})
+    return {
+        "gaps": [],
+        "completeness": assessment.completeness,
+        "compliance_flags": assessment.flags,
+    }
 
 
 def _delete_use_cases(tombstones: list[Copy]) -> None:

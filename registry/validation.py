@@ -1,6 +1,11 @@
 """The one validator of a use-case record, used by the admin, the API, the importers and the sync
 receiver alike. It takes the wire form of RECORD.md (JSON types: dates as ISO strings) and returns
 typed values, or raises RecordInvalid with a list of errors per field name.
+
+Publishing is the gate: a draft needs only what identifies it (title and language, and every
+value it does state well-formed); RECORD.md's required fields and cross-field rules are checked
+when a record is raised to internal, network or public. `publication_gaps` lists what a record
+still lacks for that, with the same messages the refusal would give.
 """
 
 import datetime as dt
@@ -26,6 +31,8 @@ TAG_MAX = 50
 LANGUAGE_RE = re.compile(r"[a-z]{2}")
 AGENCY_CODE_RE = re.compile(r"[A-Z0-9-]{2,32}")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+# What identifies a draft; everything else RECORD.md requires is checked when it is published.
+DRAFT_REQUIRED = frozenset({"title", "language", "publication_level"})
 # Agencies sit in different time zones; "today" elsewhere may be tomorrow here.
 FUTURE_DATE_TOLERANCE = dt.timedelta(days=1)
 
@@ -38,7 +45,7 @@ class RecordInvalid(Exception):
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # text, enum, enum_list, str_list, date, bool, url, email, language, related
+    kind: str  # text, enum, enum_list, str_list, date, bool, url, contact, language, related
     required: bool = False
     max_length: int = LONG_TEXT_MAX
     choices: type[models.TextChoices] | None = None
@@ -85,7 +92,8 @@ FIELDS: dict[str, Field] = {
     "hosting": Field("enum", choices=v.Hosting, network_only=True),
     "code_url": Field("url"),
     "reusable": Field("bool"),
-    "contact_email": Field("email", required=True),
+    # RECORD.md's functional mailbox; a contact page URL is also taken (real registers use both).
+    "contact_email": Field("contact", required=True),
     "related": Field("related"),
     "publication_level": Field("enum", required=True, choices=v.PublicationLevel),
 }
@@ -221,15 +229,22 @@ def _check_url(value: Any, field: Field) -> str:
     return value
 
 
-def _check_email(value: Any, field: Field) -> str:
-    value = _check_text(value, Field("text", max_length=254))
-    if value:
-        try:
-            _email_validator(value)
-        except ValidationError:
-            raise ValueError(
-                _("%(value)s is not an e-mail address.") % {"value": repr(value[:80])}
-            ) from None
+def _check_contact(value: Any, field: Field) -> str:
+    """A functional mailbox, or the http(s) URL of a contact page or form."""
+    value = _check_text(value, Field("text", max_length=2000))
+    if not value:
+        return value
+    if value.lower().startswith(("http://", "https://")):
+        return _check_url(value, field)
+    if value.lower().startswith("mailto:"):
+        value = value[len("mailto:") :]
+    try:
+        _email_validator(value)
+    except ValidationError:
+        raise ValueError(
+            _("%(value)s is neither an e-mail address nor an http(s) URL of a contact page.")
+            % {"value": repr(value[:80])}
+        ) from None
     return value
 
 
@@ -275,14 +290,19 @@ CHECKERS: dict[str, Callable[[Any, Field], Any]] = {
     "date": _check_date,
     "bool": _check_bool,
     "url": _check_url,
-    "email": _check_email,
+    "contact": _check_contact,
     "language": _check_language,
     "related": _check_related,
 }
 
 
 def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, Any]:
-    """Check a wire record against schema version 1; return it with typed values."""
+    """Check a wire record against schema version 1; return it with typed values.
+
+    Every stated value must be well-formed at every level. A draft needs only title and language
+    (DRAFT_REQUIRED); at internal, network and public every RECORD.md requirement and cross-field
+    rule applies, dates in order included. Raises RecordInvalid: {field name: [messages]}.
+    """
     if not isinstance(record, dict):
         raise RecordInvalid({"record": [_("Must be an object.")]})
     errors: dict[str, list[str]] = {}
@@ -295,7 +315,10 @@ def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, A
             cleaned[name] = CHECKERS[field.kind](value, field)
         except ValueError as exc:
             errors[name] = [str(exc)]
+    is_draft = cleaned.get("publication_level") == v.PublicationLevel.DRAFT
     for name, message in _rule_violations(cleaned, today or timezone.now().date()):
+        if is_draft and not (name in DRAFT_REQUIRED and is_empty(cleaned.get(name))):
+            continue
         if name not in errors:
             errors.setdefault(name, []).append(message)
     if errors:
@@ -316,6 +339,7 @@ def _rule_violations(r: dict[str, Any], today: dt.date):
     for name in ("started_on", "operational_since", "retired_on"):
         if r.get(name) and r[name] > today + FUTURE_DATE_TOLERANCE:
             yield name, _("Must not be in the future.")
+    yield from _date_order_violations(r)
     if r.get("ai_act_risk") == v.AiActRisk.HIGH:
         if not r.get("human_oversight"):
             yield "human_oversight", _("Required when the AI Act risk class is high.")
@@ -331,3 +355,42 @@ def _rule_violations(r: dict[str, Any], today: dt.date):
         )
     if r.get("personal_data") not in (None, v.PersonalData.NONE) and not r.get("dpia_status"):
         yield "dpia_status", _("Required when the use case processes personal data.")
+
+
+# (earlier, later): the later date may not come before the earlier one.
+DATE_ORDER = (
+    ("started_on", "operational_since"),
+    ("operational_since", "retired_on"),
+    ("started_on", "retired_on"),
+)
+
+
+def _date_order_violations(r: dict[str, Any]):
+    """A lifecycle runs forward: started <= operational since <= retired, and the next review
+    comes after the start."""
+    labels = {name: name.replace("_", " ") for name in FIELDS}
+    for earlier, later in DATE_ORDER:
+        if r.get(earlier) and r.get(later) and r[later] < r[earlier]:
+            yield (
+                later,
+                _("Must not be before %(earlier)s (%(date)s).")
+                % {"earlier": labels[earlier], "date": r[earlier].isoformat()},
+            )
+    if r.get("started_on") and r.get("next_review_on") and r["next_review_on"] <= r["started_on"]:
+        yield (
+            "next_review_on",
+            _("Must be after started on (%(date)s).") % {"date": r["started_on"].isoformat()},
+        )
+
+
+def publication_gaps(
+    record: dict[str, Any], *, today: dt.date | None = None
+) -> dict[str, list[str]]:
+    """What a record (wire form, or typed values as the model holds them) still lacks before it
+    may be raised above draft: {field name: [messages]}, empty when it may be published. The
+    messages are those the refusal would give (RECORD.md's requirements and cross-field rules)."""
+    try:
+        validate_record({**record, "publication_level": v.PublicationLevel.INTERNAL}, today=today)
+    except RecordInvalid as exc:
+        return exc.errors
+    return {}
