@@ -39,11 +39,21 @@ def can_edit(user, use_case: UseCase) -> bool:
     return bool(user.is_superuser or user.agency_id == use_case.origin_id)
 
 
+def agency_mailbox(code: str) -> str:
+    """The agency's functional mailbox ('' when it has none): the contact of its records that
+    state none of their own."""
+    return Agency.objects.filter(code=code).values_list("contact_email", flat=True).first() or ""
+
+
 def save_use_case(use_case: UseCase, *, user=None) -> UseCase:
-    """Validate, raise the version by one and record the change in the feed. Without a user
-    (imports, seeding, scripts) the caller has already decided who may write."""
+    """Validate, raise the version by one and record the change in the feed. A record without a
+    contact of its own takes its agency's mailbox. Without a user (imports, seeding, scripts) the
+    caller has already decided who may write. Raises ValidationError (the validator's errors by
+    field: at draft only title and language are required), NotOwnRecord, PermissionDenied."""
     _ensure_own(use_case)
     _ensure_may_edit(user, use_case)
+    if not use_case.contact_email:
+        use_case.contact_email = agency_mailbox(use_case.origin_id)
     use_case.full_clean()
     with transaction.atomic():
         use_case.version = _current_version(use_case) + 1
@@ -139,12 +149,15 @@ def _record_in_feed(use_case: UseCase) -> None:
 
 
 def create_or_update_agency(
-    *, code: str, name: str, country: str, kind: str
+    *, code: str, name: str, country: str, kind: str, contact_email: str | None = None
 ) -> tuple[Agency, bool]:
-    """An agency as the node knows it (its own, before anyone can log in to maintain it)."""
+    """An agency as the node knows it (its own, before anyone can log in to maintain it).
+    `contact_email` None keeps the stored mailbox. Raises ValidationError on bad values."""
     agency = Agency.objects.filter(code=code).first() or Agency(code=code)
     created = agency.pk is None
     agency.name, agency.country, agency.kind = name, country, kind
+    if contact_email is not None:
+        agency.contact_email = contact_email
     agency.full_clean(validate_unique=created)
     agency.save()
     return agency, created

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = (
         "Create (or update) an agency, by default this node's own (NODE_AGENCY), so that its admins"
         " can be created. The network's agencies are known by code; others need --name, --country"
-        " and --kind."
+        " and --kind. --contact-email sets its functional mailbox."
     )
 
     def add_arguments(self, parser):
@@ -19,8 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--name")
         parser.add_argument("--country", help="ISO 3166 alpha-2, EU for EMA")
         parser.add_argument("--kind", help="ema, human, veterinary or human_and_veterinary")
+        parser.add_argument(
+            "--contact-email",
+            help="the agency's functional mailbox: the contact of its records that state none, "
+            "and where its notices go (kept when not given)",
+        )
 
-    def handle(self, *args, code, name, country, kind, **options):
+    def handle(self, *args, code, name, country, kind, contact_email, **options):
         code = code or settings.NODE_AGENCY
         known = {a.code: a for a in AGENCIES}.get(code)
         stored = Agency.objects.filter(code=code).first()
@@ -35,7 +40,9 @@ class Command(BaseCommand):
                 f"{code} is not one of the network's known agencies: give {', '.join(missing)}."
             )
         try:
-            agency, created = services.create_or_update_agency(code=code, **values)
+            agency, created = services.create_or_update_agency(
+                code=code, contact_email=contact_email, **values
+            )
         except ValidationError as exc:
             details = "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items())
             raise CommandError(f"Agency {code} not saved: {details}") from None
