@@ -7,15 +7,18 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.utils.text import format_lazy
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from registry import services
+from registry import quality, services
 from registry import vocabularies as v
+from registry.admin_related import RelatedUseCasesAdminMixin
 from registry.forms import UseCaseAdminForm
-from registry.models import Agency, NoUseCaseAttestation, UseCase, User
+from registry.models import Agency, FeedEntry, NoUseCaseAttestation, UseCase, User
+from registry.validation import FIELDS, publication_gaps
 
 admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
 admin.site.site_title = _("AI use-case registry")
@@ -54,47 +57,116 @@ class TechniqueFilter(JsonListFilter):
 
 
 class OriginFilter(admin.SimpleListFilter):
-    title = _("origin")
+    """Opens on the agency's own records; the network's copies are one click away."""
+
+    title = _("records")
     parameter_name = "origin"
+    OWN, RECEIVED, ALL = "own", "received", "all"
 
     def lookups(self, request, model_admin):
-        return [("own", _("Own records")), ("received", _("Received from other agencies"))]
+        return [
+            (self.OWN, _("Own records")),
+            (self.RECEIVED, _("Network's copies (other agencies)")),
+            (self.ALL, _("All")),
+        ]
+
+    def __init__(self, request, params, model, model_admin):
+        # Picking an agency in the agency filter means its records, own or not.
+        self.agency_chosen = any(name.startswith("origin__") for name in params)
+        super().__init__(request, params, model, model_admin)
+
+    def value(self):
+        return super().value() or (self.ALL if self.agency_chosen else self.OWN)
+
+    def choices(self, changelist):
+        # No "All" of Django's own: the default (no parameter) is "own".
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
-        if self.value() == "own":
+        if self.value() == self.OWN:
             return queryset.own()
-        if self.value() == "received":
+        if self.value() == self.RECEIVED:
             return queryset.received()
         return queryset
 
 
+class ReadinessFilter(admin.SimpleListFilter):
+    title = _("ready to publish")
+    parameter_name = "ready"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Complete")), ("no", _("Lacks something"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.publishable()
+        if self.value() == "no":
+            return queryset.incomplete()
+        return queryset
+
+
+class ComplianceFilter(admin.SimpleListFilter):
+    title = _("compliance check")
+    parameter_name = "compliance"
+
+    def lookups(self, request, model_admin):
+        return list(quality.FLAG_LABELS.items())
+
+    def queryset(self, request, queryset):
+        if self.value() == quality.REVIEW_OVERDUE:
+            return queryset.review_overdue()
+        if self.value() in quality.STORED_FLAGS:
+            return queryset.filter(compliance_flags__icontains=f'"{self.value()}"')
+        return queryset
+
+
 @admin.register(UseCase)
-class UseCaseAdmin(SimpleHistoryAdmin):
+class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
     form = UseCaseAdminForm
     # A URL typed without a scheme is taken as https (Django 6's default, chosen now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
-        "title",
+        "short_title",
         "origin_code",
         "stage",
         "ai_act_risk",
         "publication_level",
-        "version",
-        "modified",
+        "completeness_shown",
+        "lacks",
+        "modified_on",
     )
+    list_display_links = ("short_title",)
     list_filter = (
+        OriginFilter,
+        ReadinessFilter,
+        ComplianceFilter,
+        "publication_level",
         "stage",
         "ai_act_risk",
         RegulatoryProcessFilter,
         TechniqueFilter,
-        "publication_level",
-        OriginFilter,
         "origin",
     )
+    list_per_page = 50
     search_fields = ("title", "title_en", "summary", "purpose", "business_unit", "product")
-    readonly_fields = ("origin", "uid", "version", "created", "modified")
+    readonly_fields = (
+        "readiness",
+        "compliance",
+        "origin",
+        "uid",
+        "version",
+        "created",
+        "modified",
+    )
     actions = ("publish_to_network_action", "publish_publicly_action", "withdraw_action")
+    # RECORD.md's order; what few records state is folded away.
     fieldsets = (
+        (_("Before publishing"), {"fields": ("readiness", "compliance")}),
         (_("What"), {"fields": ("title", "title_en", "language", "summary", "description",
                                 "purpose", "benefits", "outputs")}),
         (_("Where in the regulatory system"), {"fields": (
@@ -102,18 +174,72 @@ class UseCaseAdmin(SimpleHistoryAdmin):
             "techniques", "tags")}),
         (_("Lifecycle"), {"fields": (
             "stage", "started_on", "operational_since", "retired_on", "next_review_on")}),
-        (_("EU AI Act"), {"fields": (
-            "ai_act_role", "ai_act_risk", "ai_act_justification", "uses_gpai", "gpai_model",
-            "eu_database_ref")}),
+        (_("EU AI Act"), {"fields": ("ai_act_role", "ai_act_risk", "ai_act_justification")}),
         (_("Data and oversight"), {"fields": (
             "affects_individuals", "personal_data", "dpia_status", "legal_basis", "data_sources",
             "human_oversight", "risks_and_mitigations", "monitoring")}),
-        (_("Sourcing"), {"fields": (
-            "sourcing", "vendor", "product", "hosting", "code_url", "reusable")}),
-        (_("Contact and links"), {"fields": ("contact_email", "related")}),
-        (_("Publication"), {"fields": (
-            "publication_level", "origin", "uid", "version", "created", "modified")}),
+        (_("Sourcing"), {"fields": ("sourcing", "vendor", "product")}),
+        (_("Contact and related use cases"), {"fields": ("contact_email", "related")}),
+        (_("Publication"), {"fields": ("publication_level",)}),
+        (_("General-purpose AI and the EU database"), {
+            "classes": ("collapse",), "fields": ("uses_gpai", "gpai_model", "eu_database_ref")}),
+        (_("Hosting, code and reuse"), {
+            "classes": ("collapse",), "fields": ("hosting", "code_url", "reusable")}),
+        (_("Identifiers"), {
+            "classes": ("collapse",),
+            "fields": ("origin", "uid", "version", "created", "modified")}),
     )  # fmt: skip
+
+    @admin.display(description=_("title"), ordering="title")
+    def short_title(self, use_case: UseCase) -> str:
+        return Truncator(use_case.title).chars(70)
+
+    @admin.display(description=_("complete"), ordering="completeness")
+    def completeness_shown(self, use_case: UseCase) -> str:
+        return f"{use_case.completeness}%"
+
+    @admin.display(description=_("lacks before publishing"))
+    def lacks(self, use_case: UseCase) -> str:
+        if not use_case.gaps:
+            return "–"
+        names = [_field_label(name) for name in use_case.gaps]
+        return Truncator(", ".join(names)).chars(60)
+
+    @admin.display(description=_("modified"), ordering="modified")
+    def modified_on(self, use_case: UseCase):
+        return use_case.modified.date() if use_case.modified else None
+
+    @admin.display(description=_("lacks before publishing"))
+    def readiness(self, use_case: UseCase):
+        if use_case.pk is None:
+            return _("A draft needs only a title and its language; the rest when you publish.")
+        gaps = publication_gaps(use_case.to_record())
+        if not gaps:
+            return format_html(
+                "<strong>{}</strong> {}",
+                _("Complete:"),
+                _("this record may be published (completeness %(score)d%%).")
+                % {"score": use_case.completeness},
+            )
+        return format_html(
+            "<p>{}</p><ul class='readiness'>{}</ul>",
+            _("Completeness %(score)d%%. Before it can be published it still needs:")
+            % {"score": use_case.completeness},
+            format_html_join(
+                "",
+                "<li><a href='#id_{}'>{}</a>: {}</li>",
+                ((name, _field_label(name), " ".join(msgs)) for name, msgs in gaps.items()),
+            ),
+        )
+
+    @admin.display(description=_("compliance checks"))
+    def compliance(self, use_case: UseCase):
+        found = quality.record_flags(use_case)
+        if not found:
+            return _("No open compliance check.")
+        return format_html_join(
+            "", "<p class='compliance-flag'>{}</p>", ((quality.FLAG_LABELS[f],) for f in found)
+        )
 
     @admin.display(description=_("origin"), ordering="origin_id")
     def origin_code(self, use_case: UseCase) -> str:
@@ -173,10 +299,17 @@ class UseCaseAdmin(SimpleHistoryAdmin):
             return [field.name for field in UseCase._meta.fields]
         return self.readonly_fields
 
+    def render_change_form(self, request, context, *args, **kwargs):
+        form = context.get("adminform").form if context.get("adminform") else None
+        if form is not None and form.is_bound and form.errors:
+            context["error_summary"] = _error_summary(form)
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.origin_id = settings.NODE_AGENCY
         services.save_use_case(obj, user=request.user)
+        self.message_user(request, _publication_message(obj), messages.INFO)
 
     def delete_model(self, request, obj):
         services.delete_use_case(obj, user=request.user)
@@ -198,29 +331,105 @@ class UseCaseAdmin(SimpleHistoryAdmin):
         self._set_level(request, queryset, v.PublicationLevel.INTERNAL)
 
     def _set_level(self, request, queryset, level):
-        changed = 0
+        changed = []
         for use_case in queryset.select_related("origin"):
             if not services.can_edit(request.user, use_case):
                 self.message_user(
-                    request, _("%s is read-only here.") % use_case, level=messages.WARNING
+                    request,
+                    _("“%(title)s” is another agency's record: read-only here.")
+                    % {"title": use_case},
+                    level=messages.WARNING,
                 )
                 continue
             try:
                 services.set_publication_level(use_case, level, user=request.user)
             except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, f"{use_case}: {_error_text(exc)}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("“%(title)s” was not changed: %(why)s")
+                    % {"title": use_case, "why": _error_text(exc)},
+                    messages.ERROR,
+                )
                 continue
-            changed += 1
-        self.message_user(
-            request,
-            ngettext("%d use case changed.", "%d use cases changed.", changed) % changed,
-            messages.SUCCESS if changed else messages.INFO,
+            changed.append(use_case)
+        if not changed:
+            self.message_user(request, _("No use case was changed."), messages.WARNING)
+            return
+        titles = ", ".join(f"“{Truncator(u.title).chars(60)}”" for u in changed[:5])
+        more = len(changed) - 5
+        if more > 0:
+            titles += " " + ngettext("and %d more", "and %d more", more) % more
+        self.message_user(request, _publication_message(changed[0], titles=titles))
+
+
+def _error_summary(form) -> list[dict]:
+    """One line per refused field, linking to it (GOV.UK's error summary pattern)."""
+    summary = []
+    for name, messages_ in form.errors.items():
+        field = form.fields.get(name)
+        summary.append(
+            {
+                "anchor": f"id_{name}" if field is not None else "",
+                "label": field.label if field is not None else _("The record as a whole"),
+                "message": " ".join(messages_),
+            }
         )
+    return summary
+
+
+def _field_label(name: str) -> str:
+    return str(UseCase._meta.get_field(name).verbose_name)
+
+
+def _publication_message(use_case: UseCase, *, titles: str = "") -> str:
+    """What a save or an action did, in the words of the person who did it."""
+    titles = titles or f"“{Truncator(use_case.title).chars(60)}”"
+    level = use_case.publication_level
+    if level == v.PublicationLevel.PUBLIC:
+        text = _(
+            "Published %(titles)s in the public catalogue and to the network's agencies; "
+            "the hub has it within seconds."
+        )
+    elif level == v.PublicationLevel.NETWORK:
+        text = _(
+            "Published %(titles)s to the network: the hub has it within seconds, the other "
+            "agencies at their next sync."
+        )
+    elif use_case.received_from == "" and _was_shared(use_case):
+        text = _(
+            "Withdrew %(titles)s from the network: the other agencies remove their copies at "
+            "their next sync. It stays here at level %(level)s."
+        )
+    elif use_case.gaps:
+        text = _(
+            "Saved %(titles)s at level %(level)s, seen only at this agency. Before it can be "
+            "published it still needs: %(gaps)s."
+        )
+    else:
+        text = _(
+            "Saved %(titles)s at level %(level)s, seen only at this agency; it is complete "
+            "and can be published."
+        )
+    return text % {
+        "titles": titles,
+        "level": use_case.get_publication_level_display(),
+        "gaps": ", ".join(_field_label(name) for name in use_case.gaps),
+    }
+
+
+def _was_shared(use_case: UseCase) -> bool:
+    """The record left the network in this change: its feed entry is a tombstone now."""
+    return FeedEntry.objects.filter(
+        origin=use_case.origin_id, uid=use_case.uid, deleted=True, version=use_case.version
+    ).exists()
 
 
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+        return "; ".join(
+            f"{_field_label(field) if field in FIELDS else field}: {' '.join(msgs)}"
+            for field, msgs in exc.message_dict.items()
+        )
     return str(exc)
 
 
@@ -282,6 +491,12 @@ class NoUseCaseAttestationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return self.has_module_permission(request)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        form = context.get("adminform").form if context.get("adminform") else None
+        if form is not None and form.is_bound and form.errors:
+            context["error_summary"] = _error_summary(form)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -1,4 +1,7 @@
-"""Admin form for a use case: list fields as checkboxes or one-per-line text instead of raw JSON."""
+"""Admin form for a use case: list fields as checkboxes or one-per-line text instead of raw JSON,
+ISO dates with the browser's date picker, and no default that publishing would refuse."""
+
+import re
 
 from django import forms
 from django.db import models
@@ -14,6 +17,9 @@ ENUM_LIST_FIELDS = {
     "techniques": v.Technique,
 }
 TEXT_LIST_FIELDS = ("tags", "data_sources")
+DATE_FIELDS = ("started_on", "operational_since", "retired_on", "next_review_on")
+# Day and month in either order with / . or -: read differently across the network's countries.
+AMBIGUOUS_DATE_RE = re.compile(r"\s*\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\s*")
 
 
 class LinesField(forms.CharField):
@@ -29,6 +35,46 @@ class LinesField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value) or ""
         return [item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()]
+
+
+class IsoDateField(forms.DateField):
+    """YYYY-MM-DD only, through the browser's date picker; 01/03/2025 is refused, not guessed."""
+
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value):
+        if isinstance(value, str) and AMBIGUOUS_DATE_RE.fullmatch(value):
+            raise forms.ValidationError(
+                _(
+                    "%(value)s can be read as two different dates: enter it as YYYY-MM-DD "
+                    "(for 1 March 2025, 2025-03-01), or pick it from the calendar."
+                ),
+                code="ambiguous",
+                params={"value": value.strip()},
+            )
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _("Enter the date as YYYY-MM-DD, for example 2025-03-01."), code="invalid"
+            ) from None
+
+
+class NullBooleanRadio(forms.RadioSelect):
+    """Yes / No / Not yet answered: a draft may leave it open, publishing needs an answer."""
+
+    def __init__(self, attrs=None):
+        choices = [("unknown", _("Not yet answered")), ("true", _("Yes")), ("false", _("No"))]
+        super().__init__(attrs, choices)
+
+    def format_value(self, value):
+        return [
+            {True: "true", False: "false", "true": "true", "false": "false"}.get(value, "unknown")
+        ]
+
+    def value_from_datadict(self, data, files, name):
+        return {"true": True, "false": False}.get(data.get(name))
 
 
 def https_by_default(db_field, **kwargs):
@@ -55,7 +101,14 @@ class UseCaseAdminForm(forms.ModelForm):
             ),
             "human_oversight": _("Required when the AI Act risk class is high."),
             "dpia_status": _("Required unless the use case processes no personal data."),
-            "contact_email": _("A functional mailbox, not a person's address."),
+            "contact_email": _(
+                "A functional mailbox (not a person's address) or the URL of a contact page. "
+                "Left empty, the agency's mailbox is used."
+            ),
+            "affects_individuals": _(
+                "Do its outputs bear on decisions about people, patients or products? "
+                "Must be answered before publishing."
+            ),
             "related": _(
                 'A JSON list, e.g. [{"origin": "DE-BFARM", "uid": "...", "kind": "same_product"}]; '
                 "kinds: duplicate_of, derived_from, same_product, supersedes."
@@ -66,6 +119,17 @@ class UseCaseAdminForm(forms.ModelForm):
                 "is never published beyond internal."
             ),
         }
+
+    def _update_errors(self, errors):
+        # The record's validator runs on every field; one the form refused already keeps the
+        # form's message alone (one error per field).
+        if hasattr(errors, "error_dict"):
+            errors.error_dict = {
+                name: messages
+                for name, messages in errors.error_dict.items()
+                if name not in self._errors
+            }
+        super()._update_errors(errors)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,3 +148,28 @@ class UseCaseAdminForm(forms.ModelForm):
                     required=False,
                     help_text=_("One per line."),
                 )
+        for name in DATE_FIELDS:
+            if name in self.fields:
+                self.fields[name] = IsoDateField(
+                    label=self.fields[name].label,
+                    required=False,
+                    help_text=self.fields[name].help_text,
+                )
+        if "affects_individuals" in self.fields:
+            field = self.fields["affects_individuals"]
+            self.fields["affects_individuals"] = forms.NullBooleanField(
+                label=field.label,
+                help_text=field.help_text,
+                widget=NullBooleanRadio,
+                required=False,
+            )
+        if "related" in self.fields:
+            # Picked by searching the node's view (registry.admin_related); the admin passes the
+            # user it searches for (RelatedUseCasesAdminMixin.get_form).
+            from registry.admin_related import RelatedUseCasesField
+
+            self.fields["related"] = RelatedUseCasesField(
+                label=self.fields["related"].label,
+                user=getattr(self, "request_user", None),
+                instance=self.instance,
+            )

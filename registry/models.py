@@ -183,7 +183,7 @@ class UseCase(models.Model):
     uses_gpai = models.BooleanField(_("uses a general-purpose AI model"), default=False)
     gpai_model = models.CharField(_("general-purpose AI model"), max_length=200, blank=True)
     eu_database_ref = models.URLField(_("EU database entry"), max_length=2000, blank=True)
-    affects_individuals = models.BooleanField(_("affects individuals"), null=True)
+    affects_individuals = models.BooleanField(_("affects individuals"), null=True, blank=True)
     personal_data = models.CharField(
         _("personal data"), max_length=32, choices=v.PersonalData.choices, blank=True, null=True
     )

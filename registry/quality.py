@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry import vocabularies as v
@@ -98,3 +99,12 @@ def is_review_overdue(next_review_on: dt.date | str | None, stage: str, today: d
     if isinstance(next_review_on, str):
         next_review_on = dt.date.fromisoformat(next_review_on)
     return next_review_on < today
+
+
+def record_flags(use_case, today: dt.date | None = None) -> list[str]:
+    """Every compliance check open on a stored record today, review_overdue included."""
+    today = today or timezone.now().date()
+    found = list(use_case.compliance_flags)
+    if is_review_overdue(use_case.next_review_on, use_case.stage, today):
+        found.append(REVIEW_OVERDUE)
+    return found

@@ -1,0 +1,341 @@
+"""The registrar's workflow in the admin: drafts may be incomplete, publishing is the gate, dates
+are ISO, the form says once what is wrong, the list opens on the agency's own records."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from registry import quality, services
+from registry.models import Agency, FeedEntry, UseCase
+from registry.validation import RecordInvalid, publication_gaps, validate_record
+from tests.factories import UseCaseFactory, valid_record
+from tests.registry.test_admin import ADD, CHANGELIST, change_url, form_data
+
+ACTION = "publish_to_network_action"
+
+
+@pytest.fixture
+def client_of(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def titles_in(response) -> set[str]:
+    return {use_case.title for use_case in response.context["cl"].result_list}
+
+
+# --- the validator: drafts and the publication gate ---------------------------------------------
+
+
+def test_a_draft_needs_only_a_title_and_a_language():
+    cleaned = validate_record({"title": "Chatbot", "language": "en", "publication_level": "draft"})
+    assert cleaned["title"] == "Chatbot"
+    assert cleaned["stage"] is None
+
+
+def test_a_draft_without_a_title_is_refused_for_the_title_alone():
+    with pytest.raises(RecordInvalid) as exc:
+        validate_record({"title": "", "language": "en", "publication_level": "draft"})
+    assert set(exc.value.errors) == {"title"}
+
+
+def test_a_draft_still_refuses_a_malformed_value():
+    with pytest.raises(RecordInvalid) as exc:
+        validate_record(
+            {"title": "T", "language": "en", "publication_level": "draft", "stage": "live"}
+        )
+    assert set(exc.value.errors) == {"stage"}
+
+
+@pytest.mark.parametrize("level", ["internal", "network", "public"])
+def test_raising_an_incomplete_record_above_draft_lists_everything_it_lacks(level):
+    with pytest.raises(RecordInvalid) as exc:
+        validate_record({"title": "Chatbot", "language": "en", "publication_level": level})
+    assert {"summary", "purpose", "stage", "contact_email", "affects_individuals"} <= set(
+        exc.value.errors
+    )
+
+
+def test_publication_gaps_are_what_the_refusal_would_say():
+    record = valid_record(summary="", stage="production", publication_level="draft")
+    gaps = publication_gaps(record)
+    assert gaps == {
+        "summary": ["This field is required."],
+        "operational_since": ["Required when the stage is production."],
+    }
+    assert publication_gaps(valid_record()) == {}
+
+
+@pytest.mark.parametrize(
+    ("dates", "field"),
+    [
+        ({"started_on": "2025-06-01", "operational_since": "2024-01-01"}, "operational_since"),
+        ({"operational_since": "2025-01-01", "retired_on": "2024-01-01"}, "retired_on"),
+        ({"started_on": "2025-06-01", "retired_on": "2025-01-01"}, "retired_on"),
+        ({"started_on": "2025-06-01", "next_review_on": "2020-01-01"}, "next_review_on"),
+        ({"started_on": "2025-06-01", "next_review_on": "2025-06-01"}, "next_review_on"),
+    ],
+)
+def test_a_lifecycle_runs_forward(dates, field):
+    record = valid_record(stage="retired", **{"retired_on": "2026-01-01", **dates})
+    with pytest.raises(RecordInvalid) as exc:
+        validate_record(record)
+    assert field in exc.value.errors
+
+
+def test_dates_in_order_are_valid():
+    validate_record(
+        valid_record(
+            stage="retired",
+            started_on="2023-01-01",
+            operational_since="2024-01-01",
+            retired_on="2025-01-01",
+            next_review_on="2027-01-01",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "contact",
+    ["ai-registry@example.europa.eu", "https://example.org/contact", "mailto:ai@example.org"],
+)
+def test_a_contact_is_a_mailbox_or_a_contact_page(contact):
+    assert validate_record(valid_record(contact_email=contact))["contact_email"]
+
+
+@pytest.mark.parametrize("contact", ["not an address", "ftp://example.org/x", "www.example.org"])
+def test_a_contact_that_is_neither_is_refused_by_name(contact):
+    with pytest.raises(RecordInvalid) as exc:
+        validate_record(valid_record(contact_email=contact))
+    assert "neither an e-mail address nor" in exc.value.errors["contact_email"][0]
+
+
+# --- completeness and compliance -----------------------------------------------------------------
+
+
+def test_a_complete_record_with_every_recommendation_scores_100():
+    record = valid_record(
+        risks_and_mitigations="Bias reviewed.",
+        monitoring="Monthly precision report.",
+        legal_basis="Regulation (EC) No 726/2004",
+        next_review_on="2027-01-01",
+    )
+    assert quality.assess(record).completeness == 100
+
+
+def test_a_record_lacking_something_required_scores_below_any_publishable_one():
+    publishable = quality.assess(valid_record(description="", benefits="", data_sources=[]))
+    lacking = quality.assess(valid_record(summary="", publication_level="draft"))
+    assert lacking.gaps and not publishable.gaps
+    assert lacking.completeness < quality.REQUIRED_POINTS <= publishable.completeness
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flag"),
+    [
+        ({"ai_act_risk": "high", "ai_act_justification": ""}, quality.HIGH_RISK_UNJUSTIFIED),
+        ({"ai_act_risk": "high", "human_oversight": None}, quality.HIGH_RISK_UNJUSTIFIED),
+        (
+            {"personal_data": "personal", "dpia_status": "planned"},
+            quality.PERSONAL_DATA_WITHOUT_DPIA,
+        ),
+        (
+            {"stage": "production", "operational_since": "2025-04-01"},
+            quality.PRODUCTION_WITHOUT_REVIEW,
+        ),
+    ],
+)
+def test_compliance_checks_name_what_a_governance_officer_asks(overrides, flag):
+    assert flag in quality.flags(valid_record(**overrides))
+    assert quality.flags(valid_record()) == []
+
+
+def test_a_passed_review_date_is_overdue_for_a_record_in_use_only():
+    today = dt.date(2026, 6, 1)
+    assert quality.is_review_overdue(dt.date(2026, 5, 31), "production", today)
+    assert not quality.is_review_overdue(dt.date(2026, 6, 1), "production", today)
+    assert not quality.is_review_overdue(dt.date(2026, 5, 31), "retired", today)
+
+
+def test_stored_records_carry_their_gaps_score_and_flags(home_agency):
+    draft = UseCaseFactory(publication_level="draft", summary="", personal_data="personal")
+    draft.refresh_from_db()
+    assert draft.gaps == ["summary"]
+    assert quality.PERSONAL_DATA_WITHOUT_DPIA not in draft.compliance_flags  # DPIA done
+    assert draft.completeness < quality.REQUIRED_POINTS
+    assert list(UseCase.objects.incomplete()) == [draft]
+
+
+def test_review_overdue_is_a_query_on_the_day(home_agency):
+    overdue = UseCaseFactory(next_review_on=dt.date(2020, 1, 1), started_on=dt.date(2019, 1, 1))
+    UseCaseFactory(next_review_on=dt.date(2999, 1, 1))
+    assert list(UseCase.objects.review_overdue()) == [overdue]
+
+
+# --- the agency's mailbox ---------------------------------------------------------------------
+
+
+def test_a_record_without_a_contact_takes_its_agencys_mailbox(home_agency):
+    home_agency.contact_email = "ai-office@example.europa.eu"
+    home_agency.save()
+    use_case = UseCaseFactory.build(
+        origin=home_agency, contact_email="", publication_level="network"
+    )
+    services.save_use_case(use_case)
+    use_case.refresh_from_db()
+    assert use_case.contact_email == "ai-office@example.europa.eu"
+    assert FeedEntry.objects.get(uid=use_case.uid).record["contact_email"] == (
+        "ai-office@example.europa.eu"
+    )
+
+
+def test_a_record_with_its_own_contact_keeps_it(home_agency):
+    home_agency.contact_email = "ai-office@example.europa.eu"
+    home_agency.save()
+    use_case = UseCaseFactory.build(origin=home_agency, contact_email="https://example.org/form")
+    services.save_use_case(use_case)
+    assert UseCase.objects.get(pk=use_case.pk).contact_email == "https://example.org/form"
+
+
+def test_create_agency_sets_and_keeps_the_mailbox(db):
+    call_command("create_agency", "EMA", "--contact-email=ai@ema.example.eu")
+    call_command("create_agency", "EMA")
+    assert Agency.objects.get(code="EMA").contact_email == "ai@ema.example.eu"
+
+
+def test_create_agency_refuses_a_malformed_mailbox(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="contact_email"):
+        call_command("create_agency", "EMA", "--contact-email=not-an-address")
+    assert not Agency.objects.filter(code="EMA").exists()
+
+
+# --- the admin form -------------------------------------------------------------------------
+
+
+def test_an_empty_add_form_names_each_missing_field_once_with_a_summary(client_of, home_admin):
+    response = client_of(home_admin).post(ADD, {"language": "en", "publication_level": "draft"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"title": ["This field is required."]}
+    assert response.content.decode().count("This field is required.") == 2  # summary + field
+    assert 'href="#id_title"' in response.content.decode()
+
+
+def test_a_draft_with_only_a_title_is_saved_and_says_what_it_lacks(client_of, home_admin):
+    response = client_of(home_admin).post(
+        ADD, {"title": "Chatbot for the service desk", "language": "en",
+              "publication_level": "draft", "affects_individuals": "unknown"},
+        follow=True,
+    )  # fmt: skip
+    use_case = UseCase.objects.get(title="Chatbot for the service desk")
+    assert use_case.publication_level == "draft"
+    assert use_case.affects_individuals is None
+    assert "summary" in use_case.gaps
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "Before it can be published it still needs" in shown
+
+
+def test_the_add_form_starts_with_no_answer_that_saving_refuses(client_of, home_admin):
+    form = client_of(home_admin).get(ADD).context["adminform"].form
+    assert form["affects_individuals"].value() is None
+    html = str(form["affects_individuals"])
+    assert '<input type="radio" name="affects_individuals" value="unknown" id=' in html
+    assert 'value="unknown" id="id_affects_individuals_0" checked' in html
+
+
+def test_dates_use_the_browsers_date_picker(client_of, home_admin):
+    html = str(client_of(home_admin).get(ADD).context["adminform"].form["started_on"])
+    assert 'type="date"' in html
+
+
+@pytest.mark.parametrize("typed", ["01/03/2025", "01.03.2025", "1-3-2025"])
+def test_an_ambiguous_date_is_refused_with_the_expected_form(client_of, home_admin, typed):
+    response = client_of(home_admin).post(ADD, form_data(started_on=typed, title="Ambiguous"))
+    errors = response.context["adminform"].form.errors
+    assert "YYYY-MM-DD" in errors["started_on"][0]
+    assert not UseCase.objects.filter(title="Ambiguous").exists()
+
+
+def test_an_iso_date_is_stored_as_typed(client_of, home_admin):
+    client_of(home_admin).post(ADD, form_data(started_on="2025-03-01", title="Iso date"))
+    assert UseCase.objects.get(title="Iso date").started_on == dt.date(2025, 3, 1)
+
+
+def test_dates_out_of_order_are_refused_when_published(client_of, home_admin):
+    data = form_data(
+        title="Backwards",
+        stage="production",
+        started_on="2025-06-01",
+        operational_since="2024-01-01",
+        next_review_on="2020-01-01",
+    )
+    errors = client_of(home_admin).post(ADD, data).context["adminform"].form.errors
+    assert set(errors) == {"operational_since", "next_review_on"}
+
+
+def test_the_change_form_lists_what_a_draft_lacks_linked_to_each_field(client_of, home_admin):
+    draft = UseCaseFactory(publication_level="draft", summary="", purpose="")
+    html = client_of(home_admin).get(change_url(draft)).content.decode()
+    assert "Before it can be published it still needs" in html
+    assert "href='#id_summary'" in html and "href='#id_purpose'" in html
+
+
+# --- the list and its actions ---------------------------------------------------------------
+
+
+def test_the_list_opens_on_the_agencys_own_records(client_of, home_admin, other_agency):
+    UseCaseFactory(title="Ours")
+    UseCaseFactory(title="Theirs", origin=other_agency, publication_level="network")
+    client = client_of(home_admin)
+    assert titles_in(client.get(CHANGELIST)) == {"Ours"}
+    assert titles_in(client.get(f"{CHANGELIST}?origin=received")) == {"Theirs"}
+    assert titles_in(client.get(f"{CHANGELIST}?origin=all")) == {"Ours", "Theirs"}
+
+
+def test_the_list_filters_on_readiness_and_compliance(client_of, home_admin):
+    UseCaseFactory(title="Complete")
+    UseCaseFactory(title="Lacking", publication_level="draft", summary="")
+    UseCaseFactory(
+        title="Overdue", started_on=dt.date(2019, 1, 1), next_review_on=dt.date(2020, 1, 1)
+    )
+    client = client_of(home_admin)
+    assert titles_in(client.get(f"{CHANGELIST}?ready=no")) == {"Lacking"}
+    assert titles_in(client.get(f"{CHANGELIST}?compliance=review_overdue")) == {"Overdue"}
+    page = client.get(CHANGELIST).content.decode()
+    assert "lacks before publishing" in page.lower()
+
+
+def test_publishing_an_incomplete_record_is_refused_with_what_it_lacks(client_of, home_admin):
+    draft = UseCaseFactory(publication_level="draft", summary="", stage=None)
+    response = client_of(home_admin).post(
+        CHANGELIST, {"action": ACTION, "_selected_action": [draft.pk]}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "was not changed" in shown and "summary" in shown and "stage" in shown
+    draft.refresh_from_db()
+    assert draft.publication_level == "draft"
+
+
+def test_publishing_a_complete_record_says_where_it_goes(client_of, home_admin):
+    ready = UseCaseFactory(publication_level="internal", title="Ready one")
+    response = client_of(home_admin).post(
+        CHANGELIST, {"action": ACTION, "_selected_action": [ready.pk]}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "Published “Ready one” to the network" in shown and "within seconds" in shown
+
+
+def test_withdrawing_says_the_network_removes_its_copies(client_of, home_admin):
+    shared = UseCaseFactory(publication_level="network", title="Shared one")
+    services.save_use_case(shared)  # the feed holds it
+    response = client_of(home_admin).post(
+        CHANGELIST, {"action": "withdraw_action", "_selected_action": [shared.pk]}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "Withdrew “Shared one” from the network" in shown
