@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
 
 from registry import quality, services
 from registry.models import Agency, FeedEntry, UseCase
