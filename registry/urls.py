@@ -6,8 +6,10 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.catalogue, name="home"),
-    path("use-cases/<str:origin>/<uuid:uid>/", views.use_case_detail, name="use-case"),
+    # Any uid, so that a malformed one gets the catalogue's 404 page, not the resolver's.
+    path("use-cases/<str:origin>/<str:uid>/", views.use_case_detail, name="use-case"),
     path("agencies/", views.agency_list, name="agency-list"),
     path("agencies/<str:code>/", views.agency_detail, name="agency"),
     path("statistics/", views.statistics, name="statistics"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -3,11 +3,14 @@ may see (the same rules as the API); everything a page shows is in its query str
 state of a page is a link that can be shared.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db.models import Max, Q
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from registry import charts, selectors, services
 from registry import vocabularies as v
 from registry.filters import FILTERS, FilterInvalid, raw_values
-from registry.models import Agency, UseCase
+from registry.models import Agency, FeedEntry, UseCase
 from registry.response_cache import cache_anonymous_get
 
 PAGE_SIZE = 20
@@ -89,10 +92,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 
 @cache_anonymous_get
 def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse:
+    parsed_uid = _canonical_uid(uid)
+    if parsed_uid is None:
+        return _not_found(request)
     try:
-        use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
-    except (UseCase.DoesNotExist, ValueError):
-        raise Http404(_("No such use case, or not visible to you.")) from None
+        use_case = selectors.get_use_case(user=request.user, origin=origin, uid=parsed_uid)
+    except UseCase.DoesNotExist:
+        return _withdrawn_or_not_found(request, origin=origin, uid=parsed_uid)
     context = {
         "use_case": use_case,
         "visible_fields": selectors.visible_fields(user=request.user),
@@ -190,6 +196,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
     ]
     context = {"nav": "statistics", "total": stats["total"], "charts": chart_list}
     return render(request, "registry/statistics.html", context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and feed readers ask for /favicon.ico whatever a page links; the icon itself is
+    a static file (served by WhiteNoise, under a hashed name in production, so the redirect is
+    temporary)."""
+    return HttpResponseRedirect(static("registry/favicon.ico"))
 
 
 def _facets(params, search, user, agency_names) -> tuple[list[dict], int]:
@@ -364,6 +377,34 @@ def _export_url(url_name: str, params: QueryDict) -> str:
         kept.pop(transient, None)
     query = kept.urlencode()
     return reverse(url_name) + (f"?{query}" if query else "")
+
+
+def _canonical_uid(raw: str) -> uuid.UUID | None:
+    """The uid of a use-case address, None unless written as the catalogue writes it (lowercase,
+    hyphenated), so that each record has one address."""
+    try:
+        parsed = uuid.UUID(raw)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == raw else None
+
+
+def _withdrawn_or_not_found(request: HttpRequest, *, origin: str, uid: uuid.UUID) -> HttpResponse:
+    """410 Gone for a record its agency took back from the network or deleted (this node keeps
+    its tombstone); otherwise the same 404 as for an address that never held anything, so that
+    a draft or internal record that was never shared cannot be told apart from nothing."""
+    tombstone = FeedEntry.objects.filter(origin=origin, uid=uid, deleted=True).first()
+    if tombstone is None:
+        return _not_found(request)
+    agency = Agency.objects.filter(code=origin).first()
+    context = {"agency_name": agency.name if agency else origin, "withdrawn_on": tombstone.modified}
+    return render(request, "registry/withdrawn.html", context, status=410)
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """The page Django's own 404 handler shows with DEBUG off, rendered here so that visitors
+    get it with DEBUG on too (raising Http404 would show the debug page then)."""
+    return render(request, "404.html", status=404)
 
 
 def _bad_request(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
