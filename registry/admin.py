@@ -7,6 +7,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,9 @@ from registry.validation import FIELDS, publication_gaps
 admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
 admin.site.site_title = _("AI use-case registry")
 admin.site.index_title = _("Administration")
+# The registrar's list needs the width more than a second menu: the breadcrumbs and the home page
+# lead everywhere the sidebar does.
+admin.site.enable_nav_sidebar = False
 
 
 def is_home_agency_admin(user) -> bool:
@@ -190,6 +194,14 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
             "fields": ("origin", "uid", "version", "created", "modified")}),
     )  # fmt: skip
 
+    def get_list_display(self, request):
+        # The agency's own records (the list's default) all share one origin: no column for it.
+        origin_chosen = any(name.startswith("origin__") for name in request.GET)
+        showing = request.GET.get(OriginFilter.parameter_name, OriginFilter.OWN)
+        if showing == OriginFilter.OWN and not origin_chosen:
+            return tuple(name for name in self.list_display if name != "origin_code")
+        return self.list_display
+
     @admin.display(description=_("title"), ordering="title")
     def short_title(self, use_case: UseCase) -> str:
         return Truncator(use_case.title).chars(70)
@@ -198,7 +210,7 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
     def completeness_shown(self, use_case: UseCase) -> str:
         return f"{use_case.completeness}%"
 
-    @admin.display(description=_("lacks before publishing"))
+    @admin.display(description=_("lacks"))
     def lacks(self, use_case: UseCase) -> str:
         if not use_case.gaps:
             return "–"
@@ -206,8 +218,8 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         return Truncator(", ".join(names)).chars(60)
 
     @admin.display(description=_("modified"), ordering="modified")
-    def modified_on(self, use_case: UseCase):
-        return use_case.modified.date() if use_case.modified else None
+    def modified_on(self, use_case: UseCase) -> str:
+        return date_format(use_case.modified.date(), "SHORT_DATE_FORMAT")
 
     @admin.display(description=_("lacks before publishing"))
     def readiness(self, use_case: UseCase):
