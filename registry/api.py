@@ -10,6 +10,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.db.models import Count, Max
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -244,7 +245,19 @@ EXAMPLE_USE_CASE = {
     "ai_act_risk": "minimal",
     "techniques": ["machine_learning"],
     "regulatory_processes": ["pharmacovigilance"],
+    "completeness": 81,
+    "compliance": ["review_overdue"],
     "snippet": "Ranks <mark>signal</mark>s so assessors review the strongest first.",
+}
+EXAMPLE_QUALITY = {
+    "count": 2,
+    "mean_completeness": 75.5,
+    "flags": {
+        "high_risk_unjustified": 0,
+        "personal_data_without_dpia": 1,
+        "production_without_review": 0,
+        "review_overdue": 1,
+    },
 }
 
 
@@ -284,8 +297,14 @@ class UseCaseListView(CatalogueView):
             raise exceptions.ValidationError({"cursor": [str(exc)]}) from None
         fields = selectors.visible_fields(user=request.user)
         snippets = selectors.search_snippets(page.items, query=query) if query.strip() else {}
+        today = timezone.localdate()
         results = [
-            use_case_data(uc, fields=fields, snippet=snippets.get(uc.pk) if query.strip() else None)
+            use_case_data(
+                uc,
+                fields=fields,
+                snippet=snippets.get(uc.pk) if query.strip() else None,
+                today=today,
+            )
             for uc in page.items
         ]
         next_url = None
@@ -335,7 +354,8 @@ class SimilarUseCasesView(CatalogueView):
             raise exceptions.NotFound("No visible use case with this origin and uid.") from None
         fields = selectors.visible_fields(user=request.user)
         similar = selectors.similar_use_cases(use_case, user=request.user, limit=10)
-        results = [use_case_data(uc, fields=fields) for uc in similar]
+        today = timezone.localdate()
+        results = [use_case_data(uc, fields=fields, today=today) for uc in similar]
         return Response({"results": results, "next": None, "ordering": "relevance"})
 
 
@@ -376,7 +396,9 @@ class StatsView(CatalogueView):
         summary="Aggregates",
         description="Per agency, country, stage, risk class, technique and regulatory process, "
         "and over time by month of the records' started_on and operational_since (dates of the "
-        "record itself; `created` is node-local and left out). Same filters as the list.",
+        "record itself; `created` is node-local and left out). `quality`: completeness and "
+        "compliance checks overall, per agency and per risk class (review_overdue as of "
+        "today). Same filters as the list.",
         parameters=[*_filter_parameters(), SEARCH_PARAMETER],
         responses={200: StatsSerializer, **PROBLEMS},
         examples=[
@@ -392,6 +414,13 @@ class StatsView(CatalogueView):
                     "by_process": {"pharmacovigilance": 2},
                     "started_by_month": [{"month": "2025-03", "count": 2}],
                     "operational_by_month": [],
+                    "quality": {
+                        "overall": EXAMPLE_QUALITY,
+                        "by_agency": [
+                            {"code": "EMA", "name": "European Medicines Agency", **EXAMPLE_QUALITY}
+                        ],
+                        "by_risk": {"minimal": EXAMPLE_QUALITY},
+                    },
                 },
                 response_only=True,
             )
@@ -400,7 +429,7 @@ class StatsView(CatalogueView):
     @method_decorator(cache_anonymous_get)
     def get(self, request):
         qs, _ = catalogue_queryset(request)
-        return Response(selectors.cached_counts("stats", qs, lambda: selectors.network_stats(qs)))
+        return Response(selectors.catalogue_stats(qs, today=timezone.localdate()))
 
 
 class AgencyListView(CatalogueView):

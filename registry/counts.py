@@ -8,6 +8,7 @@ STAMP_SECONDS, so counts may lag a change by up to that many seconds.
 Callers use these through registry.selectors.
 """
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
+from registry import quality
+from registry import vocabularies as v
 from registry.filters import FACET_FIELDS, FILTERS, list_contains
 from registry.models import Agency, UseCase
 
@@ -58,12 +61,13 @@ def shaped_counts(name: str, present: dict[str, int]) -> dict[str, int]:
     return dict(sorted(present.items()))
 
 
-def network_stats(qs: QuerySet[UseCase]) -> dict:
+def network_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
     """Aggregates for the statistics page and /api/v1/stats/.
 
     Over time: by month of `started_on` and of `operational_since`, both dates of the record
     itself, so every node counts the same; `created` is when a row appeared on this node (for a
-    received copy: when it arrived) and would differ between nodes.
+    received copy: when it arrived) and would differ between nodes. `quality` counts overdue
+    reviews as of today, so cache the result under a key that holds the day.
     """
     names = ("agency", "country", "stage", "ai_act_risk", "techniques", "regulatory_processes")
     groups = {name: _facet_group(name) for name in names}
@@ -81,6 +85,55 @@ def network_stats(qs: QuerySet[UseCase]) -> dict:
         "by_process": facets["regulatory_processes"],
         "started_by_month": _months(counts["started_on"]),
         "operational_by_month": _months(counts["operational_since"]),
+        "quality": quality_stats(qs, today=today),
+    }
+
+
+def quality_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
+    """Completeness and compliance (registry.quality) overall, per agency and per AI Act risk
+    class: records, mean completeness, and how many carry each flag (review_overdue as of
+    today). Two grouped queries; the overall figures are the sums of the agencies'."""
+    qs = qs.order_by()
+    aggregates = _quality_aggregates(today)
+    agencies = list(qs.values("origin_id", "origin__name").annotate(**aggregates))
+    risks = {row["ai_act_risk"]: row for row in qs.values("ai_act_risk").annotate(**aggregates)}
+    by_agency = [
+        {"code": row["origin_id"], "name": row["origin__name"], **_quality_figures(row)}
+        for row in sorted(agencies, key=lambda row: row["origin_id"])
+    ]
+    totals = {key: sum(row[key] or 0 for row in agencies) for key in aggregates}
+    return {
+        "overall": _quality_figures(totals),
+        "by_agency": by_agency,
+        # Every class in vocabulary order, empty ones included (a record without one, only
+        # possible below the shared levels, is counted overall and per agency only).
+        "by_risk": {code: _quality_figures(risks.get(code, {})) for code in v.AiActRisk.values},
+    }
+
+
+def quality_summary(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
+    """quality_stats' figures for qs as a whole, in one query (an agency's page)."""
+    return _quality_figures(qs.order_by().aggregate(**_quality_aggregates(today)))
+
+
+def _quality_aggregates(today: dt.date) -> dict:
+    """Records, completeness points and a count per flag (in quality.FLAG_LABELS order)."""
+    aggregates = {"records": Count("pk"), "points": Sum("completeness")}
+    for code in quality.STORED_FLAGS:
+        aggregates[f"flag_{code}"] = Count("pk", filter=list_contains("compliance_flags", code))
+    # UseCase.objects.review_overdue(), as a condition (a record without a stage is in use).
+    overdue = Q(next_review_on__lt=today) & ~Q(stage=v.Stage.RETIRED)
+    aggregates[f"flag_{quality.REVIEW_OVERDUE}"] = Count("pk", filter=overdue)
+    return aggregates
+
+
+def _quality_figures(row: dict) -> dict:
+    records = row.get("records") or 0
+    mean = round(float(row["points"]) / records, 1) if records else None
+    return {
+        "count": records,
+        "mean_completeness": mean,
+        "flags": {code: row.get(f"flag_{code}") or 0 for code in quality.FLAG_LABELS},
     }
 
 

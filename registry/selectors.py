@@ -11,8 +11,8 @@ Typical use:
     page = paginate_use_cases(qs, ordering="relevance", cursor=None, page_size=20)
     snippets = search_snippets(page.items, query=...)                   # {pk: safe HTML}
 
-Counting (facet_counts, network_stats, cached_counts) lives in registry.counts and is
-re-exported here; the catalogue's facets are counted in memory (catalogue_facet_counts, over
+Counting (facet_counts, network_stats, quality_stats, cached_counts) lives in registry.counts
+and is re-exported here; the catalogue's facets are counted in memory (catalogue_facet_counts, over
 registry.facet_index).
 """
 
@@ -24,7 +24,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, F, Field, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    Field,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 
@@ -37,6 +49,8 @@ from registry.counts import (
     facet_counts,
     grouped_counts,
     network_stats,
+    quality_stats,
+    quality_summary,
     shaped_counts,
 )
 from registry.filters import (
@@ -294,12 +308,21 @@ def catalogue_facet_counts(
     return {name: shaped_counts(name, counts[name]) for name in fields}, total
 
 
+def catalogue_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
+    """network_stats(qs), cached while the catalogue and the day are unchanged (whether a review
+    is overdue changes at midnight). The statistics page and /api/v1/stats/ share the entry."""
+    kind = f"stats|{today.isoformat()}"
+    return cached_counts(kind, qs, lambda: network_stats(qs, today=today))
+
+
 def agency_summaries(*, user) -> QuerySet[Agency]:
-    """Every agency with `use_case_count`, the use cases of it that user may see."""
+    """Every agency with `use_case_count`, the use cases of it that user may see, and their
+    `mean_completeness` (None without any)."""
     visible = Q(use_cases__publication_level__in=visible_levels(user=user))
-    return Agency.objects.annotate(use_case_count=Count("use_cases", filter=visible)).order_by(
-        "code"
-    )
+    return Agency.objects.annotate(
+        use_case_count=Count("use_cases", filter=visible),
+        mean_completeness=Avg("use_cases__completeness", filter=visible),
+    ).order_by("code")
 
 
 __all__ = [
@@ -309,6 +332,7 @@ __all__ = [
     "agency_summaries",
     "cached_counts",
     "catalogue_facet_counts",
+    "catalogue_stats",
     "catalogue_stamp",
     "grouped_counts",
     "facet_counts",
@@ -319,6 +343,8 @@ __all__ = [
     "ordered_use_cases",
     "paginate_use_cases",
     "parse_ordering",
+    "quality_stats",
+    "quality_summary",
     "search_snippets",
     "search_use_cases",
     "similar_use_cases",

@@ -12,8 +12,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
+from registry import quality
 from registry import vocabularies as v
 from registry.models import UseCase
 from registry.selectors import NETWORK_FIELDS
@@ -40,9 +42,14 @@ def wire_value(value: Any) -> Any:
 
 
 def use_case_data(
-    use_case: UseCase, *, fields: tuple[str, ...], snippet: str | None = None
+    use_case: UseCase,
+    *,
+    fields: tuple[str, ...],
+    snippet: str | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """uid, origin, version, provenance, then the visible record fields in RECORD.md order."""
+    """uid, origin, version, provenance, the visible record fields in RECORD.md order, then the
+    record's completeness and compliance flags as of today (derived here, never on the wire)."""
     data = {
         "uid": str(use_case.uid),
         "origin": use_case.origin_id,
@@ -57,6 +64,8 @@ def use_case_data(
     }
     for name in fields:
         data[name] = wire_value(getattr(use_case, name))
+    data["completeness"] = use_case.completeness
+    data["compliance"] = quality.record_flags(use_case, today or timezone.localdate())
     if snippet is not None:
         data["snippet"] = snippet
     return data
@@ -98,6 +107,22 @@ class UseCaseSerializer(serializers.ModelSerializer):
     # Plain strings: an empty value is "" (the record's way of saying "not stated").
     eu_database_ref = serializers.CharField(allow_blank=True, help_text="URL or empty.")
     code_url = serializers.CharField(allow_blank=True, help_text="URL or empty.")
+    completeness = serializers.IntegerField(
+        read_only=True,
+        min_value=0,
+        max_value=100,
+        help_text="How complete the record is, 0 to 100: the required fields weigh 70 points, "
+        "the recommended ones (description, benefits, risks_and_mitigations, monitoring, "
+        "data_sources, legal_basis, next_review_on) 30. Derived by this node.",
+    )
+    compliance = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(quality.FLAG_LABELS.items())),
+        read_only=True,
+        help_text="Compliance checks the record fails: high_risk_unjustified (high risk without "
+        "a justification and human oversight), personal_data_without_dpia, "
+        "production_without_review (no next review date), review_overdue (next review date "
+        "passed, as of today). Derived by this node.",
+    )
     snippet = serializers.CharField(
         required=False,
         help_text="Only when searching: an excerpt as HTML, matches wrapped in <mark>, all "
@@ -106,7 +131,16 @@ class UseCaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = UseCase
-        fields = ["uid", "origin", "version", *PROVENANCE_FIELDS, *NETWORK_FIELDS, "snippet"]
+        fields = [
+            "uid",
+            "origin",
+            "version",
+            *PROVENANCE_FIELDS,
+            *NETWORK_FIELDS,
+            "completeness",
+            "compliance",
+            "snippet",
+        ]
         extra_kwargs = {name: {"required": False} for name in NETWORK_ONLY_FIELDS}
 
     def to_representation(self, instance: UseCase) -> dict[str, Any]:
@@ -147,6 +181,32 @@ def _counts(help_text: str) -> serializers.DictField:
     return serializers.DictField(child=serializers.IntegerField(), help_text=help_text)
 
 
+class QualityFiguresSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Use cases counted.")
+    mean_completeness = serializers.FloatField(
+        allow_null=True, help_text="Their mean completeness (0 to 100, one decimal); null if none."
+    )
+    flags = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="How many fail each compliance check (every check listed, zeros included; "
+        "review_overdue as of today).",
+    )
+
+
+class AgencyQualitySerializer(QualityFiguresSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class QualityStatsSerializer(serializers.Serializer):
+    overall = QualityFiguresSerializer()
+    by_agency = AgencyQualitySerializer(many=True, help_text="Agencies with use cases, by code.")
+    by_risk = serializers.DictField(
+        child=QualityFiguresSerializer(),
+        help_text="Per AI Act risk class, every class in vocabulary order.",
+    )
+
+
 class StatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     by_agency = AgencyCountSerializer(many=True)
@@ -160,6 +220,9 @@ class StatsSerializer(serializers.Serializer):
     )
     operational_by_month = MonthCountSerializer(
         many=True, help_text="By month of the record's operational_since."
+    )
+    quality = QualityStatsSerializer(
+        help_text="Completeness and compliance checks, overall, per agency and per risk class."
     )
 
 
@@ -223,8 +286,9 @@ def csv_lines(rows, *, fields: tuple[str, ...]) -> Iterator[str]:
     header = ["uid", "origin", "version", *PROVENANCE_FIELDS, *fields]
     yield writer.writerow(header)
     chunk = []
+    today = timezone.localdate()
     for use_case in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        data = use_case_data(use_case, fields=fields)
+        data = use_case_data(use_case, fields=fields, today=today)
         chunk.append(writer.writerow([_csv_cell(data[name]) for name in header]))
         if len(chunk) >= EXPORT_CHUNK_ROWS:
             yield "".join(chunk)
@@ -237,8 +301,10 @@ def json_chunks(rows, *, fields: tuple[str, ...]) -> Iterator[str]:
     yield "["
     separator = ""
     chunk = []
+    today = timezone.localdate()
     for use_case in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        chunk.append(separator + json.dumps(use_case_data(use_case, fields=fields)))
+        data = use_case_data(use_case, fields=fields, today=today)
+        chunk.append(separator + json.dumps(data))
         separator = ","
         if len(chunk) >= EXPORT_CHUNK_ROWS:
             yield "".join(chunk)

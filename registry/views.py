@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -133,12 +134,14 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
     except selectors.CursorInvalid as exc:
         return _bad_request(request, {CURSOR_PARAM: [str(exc)]})
+    today = timezone.localdate()  # in the key: whether a review is overdue changes at midnight
     mix = selectors.cached_counts(
-        "page-agency",
+        f"page-agency|{today.isoformat()}",
         own,
         lambda: {
             **selectors.facet_counts(own, fields=("stage", "ai_act_risk")),
             "last_received": own.aggregate(last=Max("received_at"))["last"],
+            "quality": selectors.quality_summary(own, today=today),
         },
     )
     context = {
@@ -155,6 +158,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         "results": _result_items(page.items, ""),
         "page": _page_links(request, page),
         "catalogue_url": f"{reverse('registry:home')}?agency={agency.code}",
+        "quality": mix["quality"],
     }
     return render(request, "registry/agency.html", context)
 
@@ -162,8 +166,8 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 @cache_anonymous_get
 def statistics(request: HttpRequest) -> HttpResponse:
     visible = selectors.visible_use_cases(user=request.user)
-    # The same key as the API's /stats/ without filters, so both share one count.
-    stats = selectors.cached_counts("stats", visible, lambda: selectors.network_stats(visible))
+    # The same entry as the API's /stats/ without filters, so both share one count.
+    stats = selectors.catalogue_stats(visible, today=timezone.localdate())
     agency_bars = [
         charts.Bar(row["code"], row["count"], reverse("registry:agency", args=[row["code"]]))
         for row in stats["by_agency"]
@@ -194,7 +198,12 @@ def statistics(request: HttpRequest) -> HttpResponse:
             chart_id="operational-over-time",
         ),
     ]
-    context = {"nav": "statistics", "total": stats["total"], "charts": chart_list}
+    context = {
+        "nav": "statistics",
+        "total": stats["total"],
+        "charts": chart_list,
+        "quality": stats["quality"],
+    }
     return render(request, "registry/statistics.html", context)
 
 

@@ -5,12 +5,15 @@ registry.selectors.visible_fields; these tags only format what they are given.
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, linebreaks
 from django.utils.text import capfirst
 from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 
+from registry import quality
+from registry import vocabularies as v
 from registry.models import UseCase
 from registry.validation import FIELDS
 
@@ -141,3 +144,32 @@ def node_agency() -> str:
 @register.filter
 def technique_labels(use_case: UseCase) -> str:
     return field_value(use_case, "techniques")
+
+
+@register.simple_tag
+def use_case_compliance(use_case: UseCase) -> list[dict]:
+    """The compliance checks the record fails, as [{code, label}]: the stored flags, and
+    review_overdue when its next review date has passed (as of today)."""
+    codes = quality.record_flags(use_case, timezone.localdate())
+    return [{"code": code, "label": quality.FLAG_LABELS.get(code, code)} for code in codes]
+
+
+@register.simple_tag
+def compliance_labels() -> list[dict]:
+    """Every compliance check as {code, label}, in the order the statistics count them."""
+    return [{"code": code, "label": label} for code, label in quality.FLAG_LABELS.items()]
+
+
+@register.filter
+def compliance_rows(flags: dict) -> list[dict]:
+    """Counts per compliance check ({code: n}) as [{code, label, count}], every check listed."""
+    return [
+        {"code": code, "label": label, "count": flags.get(code, 0)}
+        for code, label in quality.FLAG_LABELS.items()
+    ]
+
+
+@register.filter
+def risk_label(code: str) -> str:
+    """An AI Act risk class code as its label."""
+    return str(v.AiActRisk(code).label) if code in v.AiActRisk.values else code
