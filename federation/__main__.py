@@ -137,7 +137,7 @@ def set_up(federation: Federation, args: argparse.Namespace) -> None:
             node.ensure_superuser()
         else:
             print(f"  {node.config.agency}: seed_demo", flush=True)
-            node.manage("seed_demo", "--password", node.admin_password())
+            node.manage("seed_demo", f"--password={node.admin_password()}")
         if args.inventories:
             import_inventory(node, args.data)
     federation.write_state()
@@ -156,15 +156,12 @@ def import_inventory(node: Node, data_dir: Path) -> None:
     print(f"  {node.config.agency}: importing {path.name} ...", flush=True)
     output = node.manage(
         "import_inventory",
-        str(path),
-        "--agency",
-        node.config.agency,
-        "--format",
-        file_format,
-        "--publication-level",
-        "network",
-        "--contact-email",
-        f"ai-registry@{node.config.agency.lower()}.example.org",
+        f"--agency={node.config.agency}",
+        f"--format={file_format}",
+        "--publication-level=network",
+        f"--contact-email=ai-registry@{node.config.agency.lower()}.example.org",
+        "--",
+        str(path.resolve()),
     )
     print(f"    {output.strip().splitlines()[-1] if output.strip() else 'done'}", flush=True)
 

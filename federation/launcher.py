@@ -120,18 +120,29 @@ class Node:
 
     def _kept_secret(self, filename: str, size: int) -> str:
         """A random secret made once and kept in the data dir, so that a restarted node keeps
-        its sessions (SECRET_KEY) and its demo logins."""
+        its sessions (SECRET_KEY) and its demo logins. Written whole or not at all: a start
+        killed while writing it must not leave an empty one that every later start would use
+        (an empty SECRET_KEY stops Django). It may begin with "-": see manage."""
         path = self.config.data_dir / filename
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(size))
-            path.chmod(0o600)
+        kept = path.read_text().strip() if path.exists() else ""
+        if kept:
+            return kept
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{filename}.{os.getpid()}")
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(secrets.token_urlsafe(size))
+        os.replace(partial, path)
         return path.read_text().strip()
 
     # --- one-off commands -------------------------------------------------------------------
 
     def manage(self, *args: str, timeout: float = MANAGE_TIMEOUT_SECONDS) -> str:
-        """Run a management command against this node; its output, or NodeError."""
+        """Run a management command against this node; its output, or NodeError.
+
+        Give every option with a value as one argument, `--password=VALUE`, never as two: a
+        value that begins with "-" (a random password does, one time in 64) would be read as
+        an option. On Linux the command stops when the launcher dies, so that a killed start
+        leaves no migrate or import running into the next start's."""
         result = subprocess.run(
             [sys.executable, "-m", "django", *args],
             env=self.environment(),
@@ -140,6 +151,7 @@ class Node:
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
+            preexec_fn=processes.child_setup(os.getpid()),
         )
         if result.returncode != 0:
             raise NodeError(
@@ -149,20 +161,20 @@ class Node:
         return result.stdout
 
     def shell(self, code: str, timeout: float = MANAGE_TIMEOUT_SECONDS) -> str:
-        return self.manage("shell", "-c", code, timeout=timeout)
+        return self.manage("shell", f"--command={code}", timeout=timeout)
 
     def prepare(self) -> None:
         """Create the data dir, apply migrations, set the sync interval (beat's schedule lives in
         the database and outlives a restart) and, in production mode, collect static files."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("setup_sync_schedule", "--interval", str(self.config.sync_interval))
+        self.manage("migrate", "--noinput", "--verbosity=0")
+        self.manage("setup_sync_schedule", f"--interval={self.config.sync_interval}")
         if self.config.production:
-            self.manage("collectstatic", "--noinput", "-v", "0")
+            self.manage("collectstatic", "--noinput", "--verbosity=0")
 
     def issue_peer_token(self, agency: str) -> str:
         """A token for `agency` to call this node: the last line of issue_peer_token's output."""
-        lines = self.manage("issue_peer_token", agency).strip().splitlines()
+        lines = self.manage("issue_peer_token", "--", agency).strip().splitlines()
         if not lines or not lines[-1].strip():
             raise NodeError(f"{self.config.agency}: issue_peer_token {agency} printed no token")
         return lines[-1].strip()
@@ -217,8 +229,7 @@ class Node:
             sys.executable,
             "-m",
             "celery",
-            "-A",
-            "config",
+            "--app=config",
             "worker",
             *pool,
             "--loglevel=INFO",
@@ -226,7 +237,7 @@ class Node:
         ]
 
     def beat_command(self) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+        return [sys.executable, "-m", "celery", "--app=config", "beat", "--loglevel=INFO"]
 
     def start_process(self, kind: str) -> subprocess.Popen:
         command = {

@@ -4,11 +4,13 @@
 Nothing is left behind either when the launcher dies without stopping them: on Linux each child
 gets SIGTERM when the thread that started it dies (PR_SET_PDEATHSIG; gunicorn and Celery then stop
 their own children), and a pidfile lists the groups so that the next start can stop any that
-survived (see stop_recorded_groups).
+survived (see stop_recorded_groups). The launcher holds a lock on that pidfile while it runs (see
+lock_pidfile).
 """
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import signal
 import socket
@@ -17,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 STOP_GRACE_SECONDS = 10.0
 # The signals that stop a launcher: held while a child is started and recorded.
@@ -42,11 +45,11 @@ def start(cmd: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_child_setup(os.getpid()),
+            preexec_fn=child_setup(os.getpid()),
         )
 
 
-def _child_setup(parent: int):
+def child_setup(parent: int):
     """What the child does between fork and exec: take the signals the parent may hold (see
     signals_held) and, on Linux, ask for SIGTERM when the parent dies."""
 
@@ -151,6 +154,32 @@ def pids_with_marker(marker: str) -> list[int]:
 # --- the pidfile: groups a launcher started, for the next start to stop if they outlive it ------
 
 
+def lock_pidfile(pidfile: Path) -> IO | None:
+    """Open `pidfile` (made if missing) holding an exclusive lock on it; None while another
+    launcher holds it. The system drops the lock when its holder ends, however it ends, so a
+    launcher that was killed never blocks the next start, and a pid the system has since given
+    to another process is never mistaken for a running launcher."""
+    file = open(pidfile, "a+")  # noqa: SIM115 (held open, and so locked, until released)
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.close()
+        return None
+    return file
+
+
+def release_pidfile(pidfile: Path, claim: IO | None) -> None:
+    """Remove `pidfile` and drop this launcher's lock; never another running launcher's file."""
+    if claim is None:
+        if not pidfile.exists():
+            return
+        claim = lock_pidfile(pidfile)
+        if claim is None:
+            return
+    pidfile.unlink(missing_ok=True)
+    claim.close()
+
+
 def record_group(pidfile: Path, pgid: int) -> None:
     """Add a process group to `pidfile` (see stop_recorded_groups)."""
     with open(pidfile, "a") as file:
@@ -158,25 +187,23 @@ def record_group(pidfile: Path, pgid: int) -> None:
 
 
 def claim_pidfile(pidfile: Path) -> None:
-    """Start a fresh `pidfile` that names this process as the launcher."""
+    """Start `pidfile` afresh, naming this process as the launcher (held with lock_pidfile)."""
     pidfile.write_text(f"launcher {os.getpid()}\n")
 
 
-def recorded_launcher(pidfile: Path) -> int | None:
-    """The launcher that claimed `pidfile`, when it is still running."""
+def recorded_launcher(pidfile: Path) -> str:
+    """The pid that `pidfile` names as its launcher, for messages."""
     first = pidfile.read_text().partition("\n")[0] if pidfile.exists() else ""
     word, _, pid = first.partition(" ")
-    if word != "launcher" or not pid.isdigit() or int(pid) == os.getpid():
-        return None
-    return int(pid) if "federation" in _command_line(int(pid)) else None
+    return pid.strip() if word == "launcher" else "unknown"
 
 
 def stop_recorded_groups(
     pidfile: Path, marker: str, grace: float = STOP_GRACE_SECONDS
 ) -> list[int]:
     """Stop the live process groups listed in `pidfile` whose every process carries `marker`
-    (NAME=value) in its environment, then remove the file; the groups stopped. A group id the
-    system has since given to someone else's processes is left alone."""
+    (NAME=value) in its environment; the groups stopped. A group id the system has since given
+    to someone else's processes is left alone. Call it holding the pidfile's lock."""
     if not pidfile.exists():
         return []
     listed = {int(line) for line in pidfile.read_text().split() if line.isdigit()}
@@ -195,7 +222,6 @@ def stop_recorded_groups(
     for pgid in set(ours) & set(_live_groups()):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-    pidfile.unlink()
     return ours
 
 
@@ -236,19 +262,3 @@ def _carries(pid: int, marker: str) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return b"\0" + marker.encode() + b"\0" in b"\0" + environ
-
-
-def _command_line(pid: int) -> str:
-    try:
-        return (
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        )
-    except FileNotFoundError:
-        if Path("/proc/self/cmdline").exists():
-            return ""
-        shown = subprocess.run(
-            ["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, text=True
-        )
-        return shown.stdout
-    except (ProcessLookupError, PermissionError):
-        return ""

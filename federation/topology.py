@@ -13,6 +13,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from federation import processes
 from federation.launcher import Node, NodeConfig, NodeError
@@ -105,6 +106,7 @@ class Federation:
         self.run_dir = Path(run_dir)
         self.backend = backend
         self.pidfile = self.run_dir / PIDFILE
+        self._claim: IO | None = None  # the pidfile, locked while this launcher owns the run dir
         self.marker = f"{RUN_MARKER}={self.run_dir.resolve()}"
         extra_env = {RUN_MARKER: str(self.run_dir.resolve()), **(extra_env or {})}
         codes = [hub, *agencies]
@@ -143,18 +145,22 @@ class Federation:
             node.config.hub_token = self.hub.issue_peer_token(node.config.agency)
 
     def stop_leftovers(self) -> list[int]:
-        """Stop the process groups that an earlier launcher of this run dir left running (killed
-        before it could stop them), and claim the run dir; the groups stopped. Refuses while that
-        launcher is still running."""
-        launcher = processes.recorded_launcher(self.pidfile)
-        if launcher is not None:
-            raise NodeError(
-                f"a federation launcher (pid {launcher}) is running in {self.run_dir}: stop it "
-                "first, or give another --run-dir"
-            )
-        stopped = processes.stop_recorded_groups(self.pidfile, self.marker)
+        """Claim the run dir, and stop the process groups that an earlier launcher of it left
+        running (killed before it could stop them); the groups stopped. Refuses while that
+        launcher is still running. What a failed start left (its state file, its pidfile, kept
+        secrets, a database it was migrating) never blocks this one."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        claim = processes.lock_pidfile(self.pidfile)
+        if claim is None:
+            raise NodeError(
+                f"a federation launcher (pid {processes.recorded_launcher(self.pidfile)}) is "
+                f"running in {self.run_dir}: stop it first, or give another --run-dir"
+            )
+        self._claim = claim
+        stopped = processes.stop_recorded_groups(self.pidfile, self.marker)
         processes.claim_pidfile(self.pidfile)
+        # The nodes of a start that failed are not this run's: write_state says when they are.
+        (self.run_dir / STATE_FILE).unlink(missing_ok=True)
         return stopped
 
     def start(self) -> None:
@@ -171,7 +177,9 @@ class Federation:
     def stop(self) -> None:
         """Stop every process of every node, all at once."""
         processes.stop(*[p for node in self.nodes.values() for p in node.detach_processes()])
-        self.pidfile.unlink(missing_ok=True)
+        # Never another launcher's pidfile: a start refused for it stops too.
+        processes.release_pidfile(self.pidfile, self._claim)
+        self._claim = None
 
     def drop_databases(self) -> None:
         if not self.backend.embedded:

@@ -2,7 +2,7 @@
 """Bootstrap for a fresh machine with only Python 3.11+: create .venv, install the project into
 it, then run `python -m federation` there with the same arguments.
 
-    python3 scripts/federation.py [--base-port 8000] [--interval 10] [--no-inventories] ...
+    python3 scripts/federation.py [--base-port=8000] [--interval=10] [--no-inventories] ...
 """
 
 import hashlib
@@ -30,7 +30,7 @@ def main() -> None:
             [str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True
         )
         subprocess.run(
-            [str(PYTHON), "-m", "pip", "install", "--quiet", "-e", str(ROOT)], check=True
+            [str(PYTHON), "-m", "pip", "install", "--quiet", f"--editable={ROOT}"], check=True
         )
         (VENV / ".installed").write_text(_digest())
     os.execv(str(PYTHON), [str(PYTHON), "-m", "federation", *sys.argv[1:]])

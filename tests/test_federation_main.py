@@ -3,16 +3,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import get_commands, load_command_class
 
 import federation.__main__ as main
 from federation import processes
 from federation.launcher import NodeError
 from federation.probe import PeerState
-from federation.topology import RUN_MARKER, Backend, Federation
+from federation.topology import RUN_MARKER, STATE_FILE, Backend, Federation
 from sync.models import Peer
 
 
@@ -99,9 +101,13 @@ def test_a_closed_terminal_stops_the_federation_like_ctrl_c():
 
 
 class RecordingNode:
-    def __init__(self, agency, calls):
+    def __init__(self, agency, calls, commands=None):
         self.config = SimpleNamespace(agency=agency, port=1, role="agency")
         self.calls = calls
+        self.commands = [] if commands is None else commands
+
+    def admin_password(self):
+        return DASHED
 
     def ensure_agencies(self):
         self.calls.append((self.config.agency, "ensure_agencies"))
@@ -111,13 +117,14 @@ class RecordingNode:
 
     def manage(self, *args):
         self.calls.append((self.config.agency, args[0]))
+        self.commands.append(args)
         return "Imported 1 use case\n"
 
 
 class RecordingFederation:
-    def __init__(self, calls):
+    def __init__(self, calls, commands=None):
         self.run_dir = Path("/nowhere")
-        self.nodes = {code: RecordingNode(code, calls) for code in ("EMA", "DE-BFARM")}
+        self.nodes = {code: RecordingNode(code, calls, commands) for code in ("EMA", "DE-BFARM")}
 
     def stop_leftovers(self):
         return []
@@ -146,6 +153,54 @@ def test_without_seeding_the_agencies_exist_before_the_inventories_are_imported(
     for agency in ("EMA", "DE-BFARM"):
         mine = [what for code, what in calls if code == agency]
         assert mine == ["ensure_agencies", "ensure_superuser", "import_inventory"]
+
+
+# What secrets.token_urlsafe gives one time in 64: a password that looks like an option.
+DASHED = "-Zq3vN8xLk2Pw7Rt"
+
+
+def parsed_by_the_command(args: tuple[str, ...]) -> dict:
+    """The options `manage.py *args` hands its command, parsed by that command's own parser."""
+    name, *rest = args
+    command = load_command_class(get_commands()[name], name)
+    return vars(command.create_parser("manage.py", name).parse_args(rest))
+
+
+def test_a_password_beginning_with_a_dash_reaches_seed_demo_whole(monkeypatch, tmp_path):
+    for _, filename in main.INVENTORIES.values():
+        (tmp_path / filename).write_text("")
+    monkeypatch.setattr(main.processes, "port_in_use", lambda port: False)
+    commands = []
+    main.set_up(RecordingFederation([], commands), main.parse_args(["--data", str(tmp_path)]))
+    seeds = [parsed_by_the_command(args) for args in commands if args[0] == "seed_demo"]
+    assert [options["password"] for options in seeds] == [DASHED, DASHED]
+    imports = [parsed_by_the_command(args) for args in commands if args[0] == "import_inventory"]
+    assert {(o["agency"], o["format"], o["file"]) for o in imports} == {
+        (code, file_format, tmp_path / filename)
+        for code, (file_format, filename) in main.INVENTORIES.items()
+    }
+
+
+def test_a_kept_admin_password_beginning_with_a_dash_no_longer_breaks_a_start(
+    monkeypatch, tmp_path
+):
+    """A real start of one node (migrate, seed_demo) in a run dir whose kept password is one."""
+    federation = Federation(run_dir=tmp_path, agencies=())
+    node = federation.hub
+    node.config.data_dir.mkdir(parents=True)
+    (node.config.data_dir / "admin_password").write_text(DASHED)
+    monkeypatch.setattr(federation, "start", lambda: None)  # no web, worker or beat: seconds
+    args = main.parse_args(["--base-port=0", "--no-inventories", f"--run-dir={tmp_path}"])
+    try:
+        main.set_up(federation, args)
+        assert node.admin_password() == DASHED
+        login = node.shell(
+            "from django.contrib.auth import authenticate\n"
+            f"print(authenticate(username='admin', password={DASHED!r}) is not None)"
+        )
+        assert login.strip().splitlines()[-1] == "True"
+    finally:
+        federation.stop()
 
 
 def test_production_caches_never_share_a_redis_database_with_a_broker(tmp_path):
@@ -193,17 +248,118 @@ def test_the_next_start_stops_the_groups_a_killed_launcher_left_and_nothing_else
         processes.stop(ours, theirs)
 
 
+def holding_the_claim(tmp_path: Path, pidfile: Path) -> subprocess.Popen:
+    """Another launcher of the run dir, as the running one holds it: the pidfile locked."""
+    code = (
+        "import fcntl, os, time\n"
+        f"file = open({str(pidfile)!r}, 'a+')\n"
+        "fcntl.flock(file, fcntl.LOCK_EX)\n"
+        "file.write(f'launcher {os.getpid()}\\n'); file.flush()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert launcher.stdout.readline().strip() == "held"
+    return launcher
+
+
 def test_a_run_dir_whose_launcher_still_runs_is_not_taken_over(tmp_path):
     federation = Federation(run_dir=tmp_path)
-    launcher = sleeper(tmp_path, env=dict(os.environ), note="federation")
+    launcher = holding_the_claim(tmp_path, federation.pidfile)
     try:
-        federation.pidfile.write_text(f"launcher {launcher.pid}\n")
         with pytest.raises(NodeError, match=f"pid {launcher.pid}"):
             federation.stop_leftovers()
+        federation.stop()  # what the refused launcher does next: the running one's file stays
+        assert federation.pidfile.read_text() == f"launcher {launcher.pid}\n"
     finally:
-        processes.stop(launcher)
+        launcher.kill()
+        launcher.wait(timeout=10)
+        launcher.stdout.close()
+    # Killed: the system dropped its lock, the next start takes the run dir over.
     assert federation.stop_leftovers() == []
     assert federation.pidfile.read_text() == f"launcher {os.getpid()}\n"
+    federation.stop()
+    assert not federation.pidfile.exists()
+
+
+def test_a_killed_launchers_pid_now_used_by_another_process_does_not_block_the_next_start(
+    tmp_path,
+):
+    """A pidfile that names a launcher killed before it could clean up, whose pid the system
+    has since given to another process (even one with "federation" in its command line)."""
+    federation = Federation(run_dir=tmp_path)
+    reused = sleeper(tmp_path, env=dict(os.environ), note="python -m federation")
+    try:
+        federation.pidfile.write_text(f"launcher {reused.pid}\n{reused.pid}\n")
+        (tmp_path / STATE_FILE).write_text("{}")  # the failed start's nodes
+        assert federation.stop_leftovers() == []
+        assert reused.poll() is None  # not ours: no marker
+        assert federation.pidfile.read_text() == f"launcher {os.getpid()}\n"
+        assert not (tmp_path / STATE_FILE).exists()
+    finally:
+        federation.stop()
+        processes.stop(reused)
+
+
+def test_secrets_a_killed_start_left_empty_are_made_again(tmp_path):
+    """A start killed while writing a kept secret must not leave every later start an empty
+    SECRET_KEY (Django refuses to start) or an empty admin password."""
+    node = Federation(run_dir=tmp_path).hub
+    node.config.data_dir.mkdir(parents=True)
+    for name in ("secret_key", "admin_password"):
+        (node.config.data_dir / name).write_text("\n")
+    secret_key = node.environment()["SECRET_KEY"]
+    password = node.admin_password()
+    assert len(secret_key) >= 48 and len(password) >= 12
+    # Kept from now on, readable by this user only, and no partial file left beside them.
+    assert node.environment()["SECRET_KEY"] == secret_key
+    assert node.admin_password() == password
+    assert sorted(p.name for p in node.config.data_dir.iterdir()) == [
+        "admin_password",
+        "secret_key",
+    ]
+    for name in ("secret_key", "admin_password"):
+        assert (node.config.data_dir / name).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_management_command_stops_with_its_killed_launcher(tmp_path):
+    """A migrate or an import a killed start left running would write into the next start's
+    database at the same time."""
+    marker = f"AR_TEST_MANAGE_RUN={tmp_path}"
+    running = tmp_path / "running"
+    command = f"import pathlib, time; pathlib.Path({str(running)!r}).touch(); time.sleep(60)"
+    code = (
+        "from pathlib import Path\n"
+        "from federation.launcher import Node, NodeConfig\n"
+        f"node = Node(NodeConfig(agency='EMA', role='agency', data_dir=Path({str(tmp_path)!r}),"
+        " port=1))\n"
+        f"node.shell({command!r})\n"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "AR_TEST_MANAGE_RUN": str(tmp_path)},
+    )
+    try:
+        assert wait_for(running.exists), "the command did not start"
+        assert set(processes.pids_with_marker(marker)) - {launcher.pid}
+        launcher.kill()
+        launcher.wait(timeout=10)
+        assert wait_for(lambda: processes.pids_with_marker(marker) == [])
+    finally:
+        launcher.kill()
+        for pid in processes.pids_with_marker(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_for(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
 
 
 def _bootstrap(tmp_path, monkeypatch):

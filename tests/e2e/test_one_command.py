@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 SCRIPT = PROJECT_ROOT / "scripts" / "federation.py"
 UP = "The federation is up"
+DASHED = "-Zq3vN8xLk2Pw7Rt"
 
 
 @dataclass
@@ -84,8 +85,11 @@ def _load_bootstrap():
 
 def test_one_command_federation_carries_a_record_across_and_leaves_no_process_behind(tmp_path):
     run_dir = tmp_path / "run"
-    options = ["--base-port", "0", "--interval", "2", "--run-dir", str(run_dir)]
-    with launched(tmp_path, *options, "--progress-every", "2") as launch:
+    # A kept password that looks like an option (a random one does one time in 64).
+    (run_dir / "ema").mkdir(parents=True)
+    (run_dir / "ema" / "admin_password").write_text(DASHED)
+    options = ["--base-port=0", "--interval=2", f"--run-dir={run_dir}"]
+    with launched(tmp_path, *options, "--progress-every=2") as launch:
         output = launch.text()
         assert "Installing" not in output
         # ../shared/data is beside the repository here (and in CI): the real inventories come in.
@@ -96,6 +100,7 @@ def test_one_command_federation_carries_a_record_across_and_leaves_no_process_be
             login = f"login admin or {code.lower()}-admin, password {node.admin_password()}"
             assert login in output
         ema, bfarm = nodes["EMA"], nodes["DE-BFARM"]
+        assert ema.admin_password() == DASHED  # kept, and seed_demo took it
         uid = act(ema, "create", count=1, level="network", title="From EMA to BfArM")[0]
         wait_until(
             lambda: key(ema, uid) in probe.use_cases(bfarm),
@@ -109,12 +114,12 @@ def test_one_command_federation_carries_a_record_across_and_leaves_no_process_be
         assert launch.left_behind() == []
 
 
-QUICK = ("--base-port", "0", "--no-seed", "--no-inventories", "--progress-every", "30")
+QUICK = ("--base-port=0", "--no-seed", "--no-inventories", "--progress-every=30")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_terminated_or_hung_up_launcher_stops_every_node(tmp_path, signum):
-    with launched(tmp_path, *QUICK, "--run-dir", str(tmp_path / "run")) as launch:
+    with launched(tmp_path, *QUICK, f"--run-dir={tmp_path / 'run'}") as launch:
         assert len(launch.left_behind()) >= 10  # the launcher and 3 x (web, worker, beat)
         launch.process.send_signal(signum)
         assert launch.process.wait(timeout=90) == 0, launch.text()
@@ -126,7 +131,7 @@ def test_the_nodes_of_a_killed_launcher_stop_on_their_own(tmp_path):
     """SIGKILL or the OOM killer leaves the launcher no time to stop anything: each node process
     gets SIGTERM when it dies (the pidfile clean-up of the next start is tested in
     tests/test_federation_main.py)."""
-    with launched(tmp_path, *QUICK, "--run-dir", str(tmp_path / "run")) as launch:
+    with launched(tmp_path, *QUICK, f"--run-dir={tmp_path / 'run'}") as launch:
         launch.process.kill()
         launch.process.wait(timeout=10)
         wait_until(
