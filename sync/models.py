@@ -170,13 +170,23 @@ class SyncRun(models.Model):
         return {s: getattr(self, s) for s in ("applied", "unchanged", "stale", "rejected")}
 
 
+class RefusalStatus(models.TextChoices):
+    REJECTED = "rejected", _("rejected")
+    STALE = "stale", _("stale: the peer holds a newer version")
+
+
 class Rejection(models.Model):
-    """An own record the peer rejected, with its errors, until a newer version gets through."""
+    """An own record the peer refused (rejected, or answered stale), with its words, until a newer
+    version gets through. Shown to the agency's admins as needing attention."""
 
     peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="rejections")
     origin = models.CharField(max_length=32)
     uid = models.UUIDField()
     version = models.PositiveIntegerField()
+    status = models.CharField(
+        _("status"), max_length=8, choices=RefusalStatus.choices, default=RefusalStatus.REJECTED
+    )
+    peer_version = models.PositiveIntegerField(_("version the peer holds"), null=True, blank=True)
     errors = models.JSONField(default=dict)
     rejected_at = models.DateTimeField(default=timezone.now)
 
@@ -189,7 +199,57 @@ class Rejection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.origin}/{self.uid} v{self.version} rejected by {self.peer}"
+        return f"{self.origin}/{self.uid} v{self.version} {self.status} at {self.peer}"
+
+
+class PeerExchange(models.Model):
+    """The hub's ledger: one row per push it received from an agency (counts per status) and per
+    page of its feed an agency pulled. Pruned after LEDGER_DAYS by the periodic cycle."""
+
+    agency = models.CharField(_("agency"), max_length=32)
+    direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    envelopes = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("exchange with an agency")
+        verbose_name_plural = _("exchanges with agencies")
+        indexes = [models.Index(fields=["agency", "-at"], name="exchange_agency_at")]
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.direction} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AnsweredRejection(models.Model):
+    """A record an agency pushed that this node refused (rejected or stale), with the words it
+    answered, open until a later push of the record is applied or unchanged."""
+
+    agency = models.CharField(_("agency"), max_length=32)
+    origin = models.CharField(max_length=32)
+    uid = models.UUIDField()
+    version = models.PositiveIntegerField(_("version sent"))
+    stored_version = models.PositiveIntegerField(_("version held here"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=RefusalStatus.choices)
+    errors = models.JSONField(default=dict)
+    answered_at = models.DateTimeField(_("answered at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        verbose_name = _("rejection answered to an agency")
+        verbose_name_plural = _("rejections answered to agencies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "origin", "uid"], name="answeredrejection_agency_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin}/{self.uid} v{self.version} {self.status} for {self.agency}"
 
 
 class ScheduleState(models.Model):
