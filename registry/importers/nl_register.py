@@ -18,7 +18,7 @@ from registry.importers.base import (
 )
 from registry.importers.text import (
     clean,
-    first_email,
+    contact,
     http_url,
     meaningful,
     one_line,
@@ -116,9 +116,7 @@ def map_row(row: SourceRow, options: MapOptions) -> Mapped:
         "hosting": None,
         "code_url": http_url(v.get("publiccode")),
         "reusable": False,
-        "contact_email": first_email(v["contact_email"])
-        or options.contact_email
-        or v["contact_email"],
+        "contact_email": contact(v["contact_email"], options.contact_email, notes),
         "related": [],
     }
     record["description"] = _description(v, notes)

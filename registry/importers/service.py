@@ -1,12 +1,16 @@
 """Import an agency's existing inventory file into the registry.
 
 Two phases, so a file never half-imports by accident: first every row is read, mapped onto
-RECORD.md and validated (a file that is not the announced format stops here, before any write);
+RECORD.md and validated, as a draft and then at its publication level (a file that is not the
+announced format stops here, before any write; a row that lacks something there is planned as a
+draft with its reasons);
 then each row that is new or changed is written through registry.services.save_use_case in its
 own transaction, so its version and feed entry move with it and one bad row never touches another.
 """
 
 import datetime as dt
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +19,21 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from registry import services
 from registry import vocabularies as v
 from registry.importers import nl_register, us_omb
 from registry.importers.base import MapOptions, SourceRow
 from registry.models import Agency, UseCase
-from registry.validation import RecordInvalid, validate_record
+from registry.validation import FIELDS, RecordInvalid, publication_gaps, validate_record
 
 FORMATS = {us_omb.FORMAT: us_omb, nl_register.FORMAT: nl_register}
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+# The summary names the most frequent reasons why rows were left as drafts, not all of them.
+SUMMARY_GROUPS = 6
+REQUIRED = "This field is required."
+DATE_IN_MESSAGE = re.compile(r" \(\d{4}-\d{2}-\d{2}\)")
 
 
 class ImportRefused(Exception):
@@ -32,7 +41,9 @@ class ImportRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Skip:
+class RowReasons:
+    """A row and why it was skipped, or what it lacks before it may be published."""
+
     number: int
     key: str
     errors: dict[str, list[str]]
@@ -49,21 +60,47 @@ class ImportReport:
     rows: int
     dry_run: bool = False
     counts: dict[str, int] = field(default_factory=lambda: {CREATED: 0, UPDATED: 0, UNCHANGED: 0})
-    skipped: list[Skip] = field(default_factory=list)
+    skipped: list[RowReasons] = field(default_factory=list)
+    # Rows stored (or left) as drafts that lack something before they may be published.
+    drafts: list[RowReasons] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self, groups: int = SUMMARY_GROUPS) -> str:
         c = self.counts
-        return (
+        line = (
             f"created {c[CREATED]}, updated {c[UPDATED]}, unchanged {c[UNCHANGED]}, "
             f"skipped {len(self.skipped)}"
         )
+        if not self.drafts:
+            return line
+        reasons = self.draft_reasons().most_common()
+        shown = [f"{count} {reason}" for reason, count in reasons[:groups]]
+        if len(reasons) > groups:
+            shown.append("...")
+        return f"{line}; {len(self.drafts)} left as drafts: {', '.join(shown)}"
+
+    def draft_reasons(self) -> Counter[str]:
+        """How many drafts lack each thing, by field and message ('stage missing')."""
+        return Counter(
+            _reason(name, message)
+            for draft in self.drafts
+            for name, messages in draft.errors.items()
+            for message in messages
+        )
+
+
+def _reason(name: str, message: str) -> str:
+    if message == gettext(REQUIRED):
+        return f"{name} missing"
+    # 'Must not be before started on (2024-05-01).': one group whatever the date.
+    return f"{name}: {DATE_IN_MESSAGE.sub('', message).rstrip('.')}"
 
 
 @dataclass
 class _Planned:
     row: SourceRow
-    outcome: str | Skip
+    outcome: str | RowReasons
     cleaned: dict[str, Any] | None = None
+    lacks: dict[str, list[str]] = field(default_factory=dict)
 
 
 def import_inventory(
@@ -72,21 +109,26 @@ def import_inventory(
     fmt: str,
     agency_code: str,
     publication_level: str | None = None,
-    contact_email: str = "",
+    contact_email: str | None = None,
     dry_run: bool = False,
     user=None,
     progress: Callable[[int, int], None] | None = None,
     progress_every: int = 500,
 ) -> ImportReport:
-    """Create or update one record per source row; every row ends created, updated, unchanged
-    or skipped (with the validator's reasons)."""
+    """Create or update one record per source row that has a title and well-formed values; every
+    row ends created, updated, unchanged or skipped (with the validator's reasons). A row that
+    lacks something for its publication level is stored as a draft and reported with what it
+    lacks. `contact_email` defaults to the agency's functional mailbox."""
     module = _check_request(fmt, agency_code, publication_level)
     rows = module.read_rows(Path(path))
     existing = {
         uc.source_key: uc
         for uc in UseCase.objects.filter(origin_id=agency_code, source_key__isnull=False)
     }
-    options = MapOptions(today=timezone.now().date(), contact_email=contact_email)
+    # save_use_case gives a record without a contact the agency's mailbox; the plan does the
+    # same, so that a re-import compares the record as it will be stored.
+    mailbox = contact_email or services.agency_mailbox(agency_code)
+    options = MapOptions(today=timezone.now().date(), contact_email=mailbox)
     plan = [_plan(row, module, options, existing, publication_level) for row in rows]
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     reason = f"Imported from {Path(path).name} ({fmt})"
@@ -94,10 +136,12 @@ def import_inventory(
         outcome = planned.outcome
         if not dry_run and outcome in (CREATED, UPDATED):
             outcome = _write(planned, agency_code, existing.get(planned.row.key), user, reason)
-        if isinstance(outcome, Skip):
+        if isinstance(outcome, RowReasons):
             report.skipped.append(outcome)
         else:
             report.counts[outcome] += 1
+            if planned.lacks:
+                report.drafts.append(RowReasons(planned.row.number, planned.row.key, planned.lacks))
         if progress and (done % progress_every == 0 or done == len(plan)):
             progress(done, len(plan))
     return report
@@ -124,17 +168,32 @@ def _check_request(fmt: str, agency_code: str, publication_level: str | None):
 
 
 def _plan(row: SourceRow, module, options: MapOptions, existing: dict, level: str | None):
+    """Validate the row as a draft (only a title and well-formed values, else it is skipped),
+    then raise it to its publication level when it lacks nothing there."""
     mapped = module.map_row(row, options)
     current = existing.get(row.key)
-    record = dict(mapped.record)
-    record["publication_level"] = _level(current, level, mapped.never_public)
+    record = {**mapped.record, "publication_level": v.PublicationLevel.DRAFT}
     try:
         cleaned = validate_record(record, today=options.today)
     except RecordInvalid as exc:
-        return _Planned(row, Skip(row.number, row.key, _with_hints(exc.errors, options)))
-    if current is not None and current.to_record() == wire_form(cleaned):
-        return _Planned(row, UNCHANGED)
-    return _Planned(row, UPDATED if current else CREATED, cleaned)
+        return _Planned(row, RowReasons(row.number, row.key, exc.errors))
+    target = _level(current, level, mapped.never_public)
+    lacks = _lacks(record, target, options.today)
+    cleaned["publication_level"] = v.PublicationLevel.DRAFT if lacks else target
+    if current is not None and _comparable(current.to_record()) == wire_form(cleaned):
+        return _Planned(row, UNCHANGED, lacks=lacks)
+    return _Planned(row, UPDATED if current else CREATED, cleaned, lacks)
+
+
+def _lacks(record: dict[str, Any], level: str, today: dt.date) -> dict[str, list[str]]:
+    """What keeps the record from `level` (for a draft: from being published at all)."""
+    if level == v.PublicationLevel.DRAFT:
+        return publication_gaps(record, today=today)
+    try:
+        validate_record({**record, "publication_level": level}, today=today)
+    except RecordInvalid as exc:
+        return exc.errors
+    return {}
 
 
 def _level(current: UseCase | None, requested: str | None, never_public: bool) -> str:
@@ -147,13 +206,13 @@ def _level(current: UseCase | None, requested: str | None, never_public: bool) -
     return requested
 
 
-def _with_hints(errors: dict[str, list[str]], options: MapOptions) -> dict[str, list[str]]:
-    if "contact_email" in errors and not options.contact_email:
-        errors = {
-            **errors,
-            "contact_email": [*errors["contact_email"], "(--contact-email sets a fallback.)"],
-        }
-    return errors
+def _comparable(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the validator would give it back: an empty enum or date is None, as
+    validate_record returns it, even when a form saved it as ''."""
+    return {
+        name: None if value == "" and FIELDS[name].kind in ("enum", "date") else value
+        for name, value in stored.items()
+    }
 
 
 def wire_form(cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +223,7 @@ def wire_form(cleaned: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _write(planned: _Planned, agency_code: str, current, user, reason: str) -> str | Skip:
+def _write(planned: _Planned, agency_code: str, current, user, reason: str) -> str | RowReasons:
     use_case = current or UseCase(origin_id=agency_code, source_key=planned.row.key)
     for name, value in planned.cleaned.items():
         setattr(use_case, name, value)
@@ -172,5 +231,5 @@ def _write(planned: _Planned, agency_code: str, current, user, reason: str) -> s
     try:
         services.save_use_case(use_case, user=user)
     except ValidationError as exc:
-        return Skip(planned.row.number, planned.row.key, exc.message_dict)
+        return RowReasons(planned.row.number, planned.row.key, exc.message_dict)
     return UPDATED if current else CREATED

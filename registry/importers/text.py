@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
 EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 _url_validator = URLValidator(schemes=["http", "https"])
 _email_validator = EmailValidator()
 
@@ -75,6 +76,29 @@ def first_email(value) -> str:
         except ValidationError:
             continue
         return address
+    return ""
+
+
+def contact(value, fallback: str, notes: list[str]) -> str:
+    """The row's contact: its first e-mail address; else the agency's functional mailbox; else
+    the first contact page URL in the cell. A cell that says more than the contact we use (a
+    person's name, a phone number, directions for a contact form) is kept in the notes."""
+    address = first_email(value)
+    if address:
+        return address
+    used = fallback or first_url(value)
+    text = meaningful(one_line(value))
+    if text and text != used:
+        notes.append(f"Contact given in the source: {shorten(text, 300).rstrip('.')}.")
+    return used
+
+
+def first_url(value) -> str:
+    """The first http(s) URL in a cell ('Use the form at https://x.nl/contact, or call us.')."""
+    for match in URL_RE.finditer(clean(value)):
+        url = http_url(match.group(0).rstrip(".,;:)"))
+        if url:
+            return url
     return ""
 
 

@@ -23,7 +23,7 @@ from registry.importers.base import (
 from registry.importers.text import (
     PLACEHOLDERS,
     clean,
-    first_email,
+    contact,
     http_url,
     literal_list,
     meaningful,
@@ -198,9 +198,7 @@ def map_row(row: SourceRow, options: MapOptions) -> Mapped:
         "hosting": None,
         "code_url": http_url(v["code_url"]),
         "reusable": bool(http_url(v["code_url"])),
-        "contact_email": first_email(v["contact_email"])
-        or options.contact_email
-        or v["contact_email"],
+        "contact_email": contact(v["contact_email"], options.contact_email, notes),
         "data_sources": [url] if (url := http_url(v["link_to_data"])) and len(url) <= 200 else [],
         "eu_database_ref": "",
         "next_review_on": None,
@@ -278,7 +276,11 @@ def _dates(stage, raw: str, today: dt.date, notes: list[str]) -> dict:
         if parsed is None:
             notes.append(f"Operational date not in the source: set to the inventory date {AS_OF}.")
     elif stage == "retired":
-        dates["operational_since"] = parsed.isoformat() if parsed and not future else None
+        # A date after the inventory's was a plan that retirement overtook: never operational.
+        if parsed and parsed <= AS_OF:
+            dates["operational_since"] = parsed.isoformat()
+        elif parsed:
+            notes.append(f"Planned operational date (source): {parsed.isoformat()}.")
         dates["retired_on"] = AS_OF.isoformat()
         notes.append(f"Retirement date not in the source: set to the inventory date {AS_OF}.")
     elif stage == "pilot" and parsed and not future:

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from registry import services
 from registry.importers import us_omb
+from registry.importers.service import ImportReport, RowReasons
 from registry.models import Agency, FeedEntry, UseCase
 from registry.validation import validate_record
 from tests.factories import AgencyFactory, UseCaseFactory
@@ -35,6 +36,12 @@ def real_file(name: str) -> Path:
 def us_rows() -> list[dict]:
     with real_file(US_FILE).open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def gives_a_contact(cell: str | None) -> bool:
+    """The source names an address or a contact page (counted here without the importer)."""
+    cell = cell or ""
+    return "@" in cell or "http" in cell.lower()
 
 
 def nl_registrations() -> list[dict]:
@@ -70,10 +77,11 @@ def state() -> list[tuple]:
 
 @pytest.fixture(scope="class")
 def us_import(django_db_setup, django_db_blocker):
-    """The real US file imported once for the class below, rolled back afterwards."""
+    """The real US file imported once for the class below, with no option and an agency without
+    a mailbox (the hardest case), rolled back afterwards."""
     with django_db_blocker.unblock(), transaction.atomic():
         Agency.objects.create(code=settings.NODE_AGENCY, name="Home", country="EU", kind="ema")
-        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
+        output = run_import(real_file(US_FILE), "us-omb-2025")
         yield output
         transaction.set_rollback(True)
 
@@ -85,14 +93,24 @@ def us_record(title: str) -> UseCase:
 class TestTheUsInventory:
     """One import of the real US file, shared by these tests (it takes half a minute)."""
 
-    def test_every_us_row_ends_created_or_skipped_and_the_counts_add_up(self, us_import, db):
+    def test_every_us_row_is_a_record_or_an_accounted_skip(self, us_import, db):
         rows = us_rows()
-        unusable = [r for r in rows if not r["development_stage"] or not r["use_case_name"]]
-        assert len(rows) == 3611
-        assert len(unusable) == 339
-        assert summary_of(us_import) == "created 3272, updated 0, unchanged 0, skipped 339"
-        assert UseCase.objects.filter(source_key__startswith="us-omb-2025:").count() == 3272
-        assert us_import.count("\nskipped row ") + us_import.startswith("skipped row ") == 339
+        titled = [r for r in rows if r["use_case_name"].strip()]
+        no_stage = [r for r in titled if not r["development_stage"].strip()]
+        no_contact = [r for r in titled if not gives_a_contact(r["contact_email"])]
+        assert (len(rows), len(titled), len(no_stage), len(no_contact)) == (3611, 3610, 338, 1116)
+        assert summary_of(us_import) == (
+            "created 3610, updated 0, unchanged 0, skipped 1; 1337 left as drafts: "
+            "1116 contact_email missing, 338 stage missing"
+        )
+        records = UseCase.objects.filter(source_key__startswith="us-omb-2025:")
+        assert records.count() == len(titled) >= 3500
+        assert records.exclude(gaps=[]).count() == 1337
+        assert us_import.count("\nskipped row ") + us_import.startswith("skipped row ") == 1
+
+    def test_drafts_are_reported_by_reason_not_row_by_row(self, us_import, db):
+        assert "DOC-53" not in us_import  # a draft without a stage
+        assert us_import.count("left as drafts") == 1
 
     def test_the_import_reports_progress_on_stderr(self, us_import, db):
         assert "500/3611 rows" in us_import
@@ -100,12 +118,23 @@ class TestTheUsInventory:
 
     def test_skip_reasons_name_the_row_its_key_and_the_fields(self, us_import, db):
         assert (
-            "skipped row 242 (us-omb-2025:DOC:DOC-53): stage: This field is required." in us_import
-        )
-        assert (
             "skipped row 838 (us-omb-2025:DOI:DOI-0015): title: This field is required."
             in us_import
         )
+
+    def test_a_row_without_a_stage_is_a_draft_that_says_what_it_lacks(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:DOC:DOC-53")
+        assert (record.publication_level, record.stage) == ("draft", None)
+        assert "stage" in record.gaps
+        assert record.completeness < 70
+
+    def test_a_row_without_any_contact_lacks_only_that(self, us_import, db):
+        record = UseCase.objects.get(source_key="us-omb-2025:VA:VA-24-1938")
+        assert (record.contact_email, record.gaps) == ("", ["contact_email"])
+        # A name is not a contact, but it is kept where the agency will see it.
+        named = UseCase.objects.get(source_key="us-omb-2025:DOC:DOC-195")
+        assert named.gaps == ["contact_email", "stage"]
+        assert "Contact given in the source: Gerardo Nixon." in named.description
 
     def test_renamed_use_cases_keep_their_new_name_and_mention_the_old_one(self, us_import, db):
         record = us_record("FAR-based Facility Signal Detection Tool")
@@ -139,9 +168,10 @@ class TestTheUsInventory:
         assert record.operational_since.isoformat() == "2025-12-22"
         assert "Operational date not in the source" in record.description
 
-    def test_a_url_in_contact_email_falls_back_to_the_given_mailbox(self, us_import, db):
+    def test_a_contact_page_is_the_contact_when_there_is_no_mailbox(self, us_import, db):
         record = UseCase.objects.get(source_key="us-omb-2025:TREAS:BEP-25")
-        assert record.contact_email == MAILBOX
+        assert record.contact_email.startswith("https://")
+        assert record.gaps == []
         assert record.operational_since.isoformat() == "2024-04-24"  # '4/24/2024'
         assert UseCase.objects.get(source_key="us-omb-2025:DHS:DHS-2729").contact_email == (
             "ai@hq.dhs.gov"
@@ -176,8 +206,11 @@ class TestTheUsInventory:
 
     def test_reimporting_the_unchanged_file_changes_nothing(self, us_import, db):
         before = state()
-        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
-        assert summary_of(output) == "created 0, updated 0, unchanged 3272, skipped 339"
+        output = run_import(real_file(US_FILE), "us-omb-2025")
+        assert summary_of(output) == (
+            "created 0, updated 0, unchanged 3610, skipped 1; 1337 left as drafts: "
+            "1116 contact_email missing, 338 stage missing"
+        )
         assert state() == before
         assert set(UseCase.objects.values_list("version", flat=True)) == {1}
 
@@ -185,8 +218,8 @@ class TestTheUsInventory:
         record = UseCase.objects.get(source_key="us-omb-2025:TREAS:BEP-25")
         record.title = "Edited here"
         services.publish_to_network(record)
-        output = run_import(real_file(US_FILE), "us-omb-2025", "--contact-email", MAILBOX)
-        assert summary_of(output) == "created 0, updated 1, unchanged 3271, skipped 339"
+        output = run_import(real_file(US_FILE), "us-omb-2025")
+        assert summary_of(output).startswith("created 0, updated 1, unchanged 3609, skipped 1;")
         record.refresh_from_db()
         assert (record.title, record.publication_level, record.version) == (
             "Sub-Asset Maintenance Model",
@@ -203,14 +236,47 @@ def home(db):
     return AgencyFactory(code=settings.NODE_AGENCY, name="Home", country="EU")
 
 
-def test_every_dutch_registration_is_accounted_for(home):
+@pytest.fixture
+def home_with_mailbox(db):
+    return AgencyFactory(
+        code=settings.NODE_AGENCY, name="Home", country="EU", contact_email=MAILBOX
+    )
+
+
+def test_every_dutch_registration_is_a_record(home):
     registrations = nl_registrations()
     without_status = [r for r in registrations if not (r["status"] or "").strip()]
-    assert (len(registrations), len(without_status)) == (117, 46)
-    output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
-    assert summary_of(output) == "created 71, updated 0, unchanged 0, skipped 46"
-    output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
-    assert summary_of(output) == "created 0, updated 0, unchanged 71, skipped 46"
+    no_contact = [r for r in registrations if not gives_a_contact(r["contact_email"])]
+    assert (len(registrations), len(without_status), len(no_contact)) == (117, 46, 80)
+    output = run_import(real_file(NL_FILE), "nl-register")
+    assert summary_of(output) == (
+        "created 117, updated 0, unchanged 0, skipped 0; 88 left as drafts: "
+        "80 contact_email missing, 46 stage missing"
+    )
+    assert UseCase.objects.count() == 117
+    output = run_import(real_file(NL_FILE), "nl-register")
+    assert summary_of(output) == (
+        "created 0, updated 0, unchanged 117, skipped 0; 88 left as drafts: "
+        "80 contact_email missing, 46 stage missing"
+    )
+
+
+def test_the_agency_mailbox_is_the_default_contact_and_a_reimport_changes_nothing(
+    home_with_mailbox,
+):
+    output = run_import(real_file(NL_FILE), "nl-register")
+    assert summary_of(output) == (
+        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+    )
+    record = UseCase.objects.get(source_key="nl-register:62129549")
+    assert record.contact_email == MAILBOX  # the source gives a contact form, no address
+    assert "Contact given in the source: Voor contact over deze registratie" in (record.description)
+    before = state()
+    output = run_import(real_file(NL_FILE), "nl-register")
+    assert summary_of(output) == (
+        "created 0, updated 0, unchanged 117, skipped 0; 46 left as drafts: 46 stage missing"
+    )
+    assert state() == before
 
 
 def test_dutch_registrations_are_dutch_records_with_an_english_title(home):
@@ -220,24 +286,23 @@ def test_dutch_registrations_are_dutch_records_with_an_english_title(home):
     assert record.language == "nl"
     assert record.title_en == "TVL Risicomodel (Dutch title, not yet translated)"
     assert record.operational_since.isoformat() == "2020-12-18"  # 'In gebruik sinds 18-12-2020'
-    assert record.contact_email == MAILBOX  # the source gives a contact form, no address
+    assert record.contact_email == MAILBOX
     stopped = UseCase.objects.get(source_key="nl-register:44714491")
     assert (stopped.stage, stopped.retired_on.isoformat()) == ("retired", "2023-03-31")
     assert UseCase.objects.get(source_key="nl-register:48536774").stage == "pilot"
 
 
-def test_without_a_fallback_mailbox_rows_without_an_address_are_skipped_with_a_hint(home):
-    output = run_import(real_file(NL_FILE), "nl-register")
-    assert summary_of(output) == "created 22, updated 0, unchanged 0, skipped 95"
-    assert (
-        "skipped row 89 (nl-register:19331472): contact_email: "
-        "'https://formulieren.kadaster.nl/contact_kadaster_algoritmeregister' is not an e-mail "
-        "address. (--contact-email sets a fallback.)"
-    ) in output
+def test_without_a_mailbox_a_contact_page_of_the_source_is_the_contact(home):
+    run_import(real_file(NL_FILE), "nl-register")
+    record = UseCase.objects.get(source_key="nl-register:19331472")
+    assert record.contact_email == (
+        "https://formulieren.kadaster.nl/contact_kadaster_algoritmeregister"
+    )
+    assert "contact_email" not in record.gaps
 
 
-def test_the_publication_level_option_publishes_to_the_feed(home):
-    run_import(
+def test_the_publication_level_option_publishes_only_complete_rows(home):
+    output = run_import(
         real_file(NL_FILE),
         "nl-register",
         "--contact-email",
@@ -245,14 +310,23 @@ def test_the_publication_level_option_publishes_to_the_feed(home):
         "--publication-level",
         "network",
     )
-    assert set(UseCase.objects.values_list("publication_level", flat=True)) == {"network"}
+    assert summary_of(output) == (
+        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+    )
+    published = UseCase.objects.filter(publication_level="network")
+    drafts = UseCase.objects.filter(publication_level="draft")
+    assert (published.count(), drafts.count()) == (71, 46)
+    assert all(gaps == [] for gaps in published.values_list("gaps", flat=True))
+    assert all(gaps == ["stage"] for gaps in drafts.values_list("gaps", flat=True))
     assert FeedEntry.objects.filter(deleted=False).count() == 71
 
 
 def test_a_dry_run_stores_nothing(home):
     output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX, "--dry-run")
     assert "Dry run: nothing was stored." in output
-    assert summary_of(output) == "created 71, updated 0, unchanged 0, skipped 46"
+    assert summary_of(output) == (
+        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+    )
     assert not UseCase.objects.exists()
 
 
@@ -351,16 +425,20 @@ def test_bad_rows_are_skipped_with_reasons_and_good_rows_still_import(stored, tm
         us_row(id="HHS-T-3", operational_date="31.12.2024"),
         us_row(id="HHS-T-4", problem_solved="x" * 10_000_000),
         us_row(id="HHS-T-5", use_case_name=""),
+        us_row(id="HHS-T-6", development_stage=""),
     )
     output = run_import(path, "us-omb-2025")
-    assert summary_of(output) == "created 1, updated 0, unchanged 0, skipped 4"
+    assert summary_of(output) == (
+        "created 2, updated 0, unchanged 0, skipped 4; 1 left as drafts: 1 stage missing"
+    )
     assert "row 2 (us-omb-2025:HHS:HHS-T-2): stage: 'Operational' is not one of" in output
     assert (
         "row 3 (us-omb-2025:HHS:HHS-T-3): operational_since: '31.12.2024' is not an ISO" in output
     )
     assert "row 4 (us-omb-2025:HHS:HHS-T-4): purpose: Ensure this value has at most 20000" in output
     assert "row 5 (us-omb-2025:HHS:HHS-T-5): title: This field is required." in output
-    assert UseCase.objects.count() == 2
+    assert "HHS-T-6" not in output
+    assert UseCase.objects.count() == 3
     assert UseCase.objects.get(source_key="us-omb-2025:HHS:X-1").version == 1
 
 
@@ -369,3 +447,68 @@ def test_rows_the_source_withholds_never_go_public(home, tmp_path):
     run_import(path, "us-omb-2025", "--publication-level", "public")
     levels = dict(UseCase.objects.values_list("source_key", "publication_level"))
     assert levels == {"us-omb-2025:HHS:HHS-T-1": "network", "us-omb-2025:HHS:HHS-T-2": "public"}
+
+
+def test_a_published_record_whose_row_becomes_incomplete_goes_back_to_draft(home, tmp_path):
+    run_import(us_csv(tmp_path, us_row()), "us-omb-2025", "--publication-level", "network")
+    record = UseCase.objects.get()
+    assert (record.publication_level, record.gaps) == ("network", [])
+    output = run_import(us_csv(tmp_path, us_row(contact_email="")), "us-omb-2025")
+    assert summary_of(output) == (
+        "created 0, updated 1, unchanged 0, skipped 0; 1 left as drafts: 1 contact_email missing"
+    )
+    record.refresh_from_db()
+    assert (record.publication_level, record.gaps) == ("draft", ["contact_email"])
+    assert FeedEntry.objects.get(uid=record.uid).deleted
+
+
+def test_drafts_are_grouped_by_reason_most_frequent_first(home, tmp_path):
+    path = us_csv(
+        tmp_path,
+        us_row(development_stage=""),
+        us_row(id="HHS-T-2", development_stage="", contact_email=""),
+        us_row(id="HHS-T-3", development_stage=""),
+        us_row(id="HHS-T-4", development_stage="Pilot", operational_date="2024-05-01"),
+        us_row(id="HHS-T-5", contact_email="Jane Doe"),
+    )
+    output = run_import(path, "us-omb-2025", "--publication-level", "internal")
+    assert summary_of(output) == (
+        "created 5, updated 0, unchanged 0, skipped 0; 4 left as drafts: "
+        "3 stage missing, 2 contact_email missing"
+    )
+    assert UseCase.objects.filter(publication_level="internal").count() == 1
+
+
+def test_the_summary_names_a_handful_of_reasons_then_dots():
+    def draft(number: int, **errors: list[str]) -> RowReasons:
+        return RowReasons(number, f"k{number}", errors)
+
+    report = ImportReport(rows=9, counts={"created": 9, "updated": 0, "unchanged": 0})
+    report.drafts = [
+        draft(1, stage=["This field is required."], a=["This field is required."]),
+        draft(2, stage=["This field is required."], b=["This field is required."]),
+        draft(3, retired_on=["Must not be before operational since (2026-01-01)."]),
+        draft(4, retired_on=["Must not be before operational since (2025-03-01)."]),
+        draft(5, stage=["This field is required."], c=["This field is required."]),
+        draft(6, d=["This field is required."], e=["This field is required."]),
+        draft(7, f=["This field is required."]),
+    ]
+    assert report.summary(groups=3) == (
+        "created 9, updated 0, unchanged 0, skipped 0; 7 left as drafts: 3 stage missing, "
+        "2 retired_on: Must not be before operational since, 1 a missing, ..."
+    )
+    assert report.summary(groups=9).endswith("1 e missing, 1 f missing")
+
+
+def test_a_reimport_reads_an_empty_enum_stored_as_text_as_unchanged(home, tmp_path):
+    path = us_csv(tmp_path, us_row(), us_row(id="HHS-T-2", development_stage=""))
+    run_import(path, "us-omb-2025")
+    # A writer other than the importer may store an empty choice as '' instead of NULL.
+    UseCase.objects.update(hosting="", human_oversight="")
+    UseCase.objects.filter(stage=None).update(stage="")
+    before = state()
+    output = run_import(path, "us-omb-2025")
+    assert summary_of(output) == (
+        "created 0, updated 0, unchanged 2, skipped 0; 1 left as drafts: 1 stage missing"
+    )
+    assert state() == before

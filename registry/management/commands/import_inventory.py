@@ -10,7 +10,9 @@ from registry.importers.service import FORMATS, ImportRefused, import_inventory
 class Command(BaseCommand):
     help = (
         "Import an existing AI use-case inventory as records of this node's agency. Every row "
-        "ends created, updated, unchanged or skipped (with its reasons). Mapping: "
+        "ends created, updated, unchanged or skipped (no title, or a value that cannot be "
+        "stored: listed with its reasons); rows that lack something for their publication level "
+        "are stored as drafts, counted by reason on the last line. Mapping: "
         "docs/import-mapping.md."
     )
 
@@ -21,13 +23,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--publication-level",
             help=f"{' | '.join(v.PublicationLevel.values)}; default: draft for new records, "
-            "unchanged for updated ones.",
+            "unchanged for updated ones. Rows that lack something at that level stay drafts.",
         )
         parser.add_argument(
             "--contact-email",
-            default="",
-            help="The agency's functional mailbox, used for rows without an e-mail address "
-            "(without it those rows are skipped).",
+            default=None,
+            help="Contact of the rows that give no e-mail address; default: the agency's "
+            "functional mailbox (create_agency --contact-email).",
         )
         parser.add_argument("--dry-run", action="store_true", help="Report, store nothing.")
 
