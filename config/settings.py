@@ -198,6 +198,14 @@ SYNC_HTTP_TIMEOUT_SECONDS = env_int("SYNC_HTTP_TIMEOUT_SECONDS", 30)
 SYNC_PUSH_BATCH_SIZE = env_int("SYNC_PUSH_BATCH_SIZE", 500)
 SYNC_PUSH_CONCURRENCY = env_int("SYNC_PUSH_CONCURRENCY", 2)
 SYNC_PULL_PAGE_SIZE = env_int("SYNC_PULL_PAGE_SIZE", 500)
+# The hub calls an agency healthy when it was in touch this recently (three of its own intervals
+# by default, and never under the token's one-minute last-use resolution) and has no refused
+# record left open (sync/ledger.py).
+SYNC_HEALTHY_WITHIN_SECONDS = env_int(
+    "SYNC_HEALTHY_WITHIN_SECONDS", max(180, 3 * SYNC_INTERVAL_SECONDS)
+)
+# How long the hub keeps its ledger of exchanges with agencies.
+SYNC_LEDGER_DAYS = env_int("SYNC_LEDGER_DAYS", 90)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

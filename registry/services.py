@@ -2,6 +2,7 @@
 change history and its feed entry move together in one transaction."""
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -45,10 +46,11 @@ def agency_mailbox(code: str) -> str:
     return Agency.objects.filter(code=code).values_list("contact_email", flat=True).first() or ""
 
 
-def save_use_case(use_case: UseCase, *, user=None) -> UseCase:
+def save_use_case(use_case: UseCase, *, user=None, version_above: int = 0) -> UseCase:
     """Validate, raise the version by one and record the change in the feed. A record without a
     contact of its own takes its agency's mailbox. Without a user (imports, seeding, scripts) the
-    caller has already decided who may write. Raises ValidationError (the validator's errors by
+    caller has already decided who may write. `version_above` numbers the new version above a
+    version the network holds (publish_again). Raises ValidationError (the validator's errors by
     field: at draft only title and language are required), NotOwnRecord, PermissionDenied."""
     _ensure_own(use_case)
     _ensure_may_edit(user, use_case)
@@ -56,7 +58,7 @@ def save_use_case(use_case: UseCase, *, user=None) -> UseCase:
         use_case.contact_email = agency_mailbox(use_case.origin_id)
     use_case.full_clean()
     with transaction.atomic():
-        use_case.version = _current_version(use_case) + 1
+        use_case.version = max(_current_version(use_case), version_above) + 1
         use_case.modified = timezone.now()
         if user is not None:
             use_case._history_user = user
@@ -77,6 +79,13 @@ def publish_to_network(use_case: UseCase, *, user=None) -> UseCase:
 def withdraw(use_case: UseCase, *, user=None) -> UseCase:
     """Take a record back from the network: it leaves as a tombstone and stays internal here."""
     return set_publication_level(use_case, v.PublicationLevel.INTERNAL, user=user)
+
+
+def publish_again(use_case: UseCase, *, above: int, user=None) -> UseCase:
+    """Send the record as it is here again, numbered above version `above` that the network holds
+    (a peer answered an older version stale, typically after this node was restored from a
+    backup): the network then converges on this node's content (PROTOCOL.md rule 3)."""
+    return save_use_case(use_case, user=user, version_above=above)
 
 
 def delete_use_case(use_case: UseCase, *, user=None) -> None:
@@ -163,10 +172,40 @@ def create_or_update_agency(
     return agency, created
 
 
+AGENCY_ADMINS_GROUP = "Agency admins"
+# What an agency admin may open in the admin. Which records they may change is decided per record
+# (can_view, can_edit: their own agency's); these are the pages they may open at all.
+AGENCY_ADMIN_PERMISSIONS = (
+    "registry.view_usecase",
+    "registry.add_usecase",
+    "registry.change_usecase",
+    "registry.delete_usecase",
+    "registry.view_nousecaseattestation",
+    "registry.add_nousecaseattestation",
+    "registry.change_nousecaseattestation",
+    "sync.view_syncrun",
+    "sync.view_rejection",
+    "sync.view_peerexchange",
+    "sync.view_answeredrejection",
+)
+
+
+def agency_admins_group() -> Group:
+    """The group create_agency_admin puts agency admins in, with AGENCY_ADMIN_PERMISSIONS."""
+    group, _ = Group.objects.get_or_create(name=AGENCY_ADMINS_GROUP)
+    wanted = Q()
+    for name in AGENCY_ADMIN_PERMISSIONS:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
 def create_agency_admin(
     *, username: str, agency_code: str, email: str = "", password: str
 ) -> tuple[User, bool]:
-    """A staff user of one agency; the password must pass the configured validators."""
+    """A staff user of one agency, in the agency admins' group; the password must pass the
+    configured validators. Raises ValidationError."""
     user = User.objects.filter(username=username).first() or User(username=username)
     validate_password(password, user)
     created = user.pk is None
@@ -175,5 +214,7 @@ def create_agency_admin(
     user.is_staff = True
     user.is_active = True
     user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        user.groups.add(agency_admins_group())
     return user, created

@@ -1,10 +1,71 @@
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sync import auth, tasks
-from sync.models import Checkpoint, Peer, PeerToken, Rejection, SyncRun
+from registry import services as registry_services
+from registry.admin import UseCaseAdmin
+from registry.models import Agency, UseCase
+from sync import auth, ledger, tasks
+from sync.models import (
+    AgencySyncStatus,
+    AnsweredRejection,
+    Checkpoint,
+    Peer,
+    PeerExchange,
+    PeerToken,
+    Rejection,
+    SyncRun,
+)
+
+
+class AgencyLedgerAdmin(admin.ModelAdmin):
+    """Read-only pages an agency's admins open by their group's view permission: on an agency
+    node its own sync runs and refusals; on the hub the rows about their own agency. Another
+    agency's admins see none of it; superusers see all."""
+
+    agency_field = ""  # the row's agency on the hub ("" on an agency node: all rows are its own)
+
+    def has_module_permission(self, request):
+        user = request.user
+        return user.is_active and user.is_staff and (user.is_superuser or self._may_view(user))
+
+    def has_view_permission(self, request, obj=None):
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or request.user.is_superuser or self._own_row(request.user, obj)
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser or not self.agency_field:
+            return rows
+        return rows.filter(**{self.agency_field: request.user.agency_id})
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _may_view(self, user) -> bool:
+        opts = self.model._meta
+        if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or not user.agency_id:
+            return False
+        # On an agency node every run and refusal is the node's own agency's.
+        return bool(self.agency_field) or user.agency_id == settings.NODE_AGENCY
+
+    def _own_row(self, user, obj) -> bool:
+        if not self.agency_field:
+            return user.agency_id == settings.NODE_AGENCY
+        return getattr(obj, self.agency_field) == user.agency_id
 
 
 @admin.register(Peer)
@@ -61,7 +122,7 @@ class PeerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(AgencyLedgerAdmin):
     list_display = [
         "started",
         "peer",
@@ -85,30 +146,190 @@ class SyncRunAdmin(admin.ModelAdmin):
             return _("authentication failed")
         return run.error[:120] if run.error else _("ok")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Rejection)
-class RejectionAdmin(admin.ModelAdmin):
-    list_display = ["origin", "uid", "version", "peer", "error_summary", "rejected_at"]
-    list_filter = ["peer"]
+class RejectionAdmin(AgencyLedgerAdmin):
+    list_display = ["record", "version", "status", "peer_version", "peer", "words", "rejected_at"]
+    list_filter = ["status", "peer"]
+    search_fields = ["uid"]
+    readonly_fields = ["record", "version", "status", "peer_version", "peer", "words", "remedy"]
+    fields = readonly_fields
+
+    @admin.display(description=_("record"))
+    def record(self, rejection: Rejection):
+        use_case = UseCase.objects.filter(origin_id=rejection.origin, uid=rejection.uid).first()
+        if use_case is None:
+            return f"{rejection.origin}/{rejection.uid}"
+        url = reverse("admin:registry_usecase_change", args=[use_case.pk])
+        return format_html("<a href='{}'>{}</a>", url, use_case.title)
+
+    @admin.display(description=_("the peer's words"))
+    def words(self, rejection: Rejection) -> str:
+        return _error_words(rejection.errors)
+
+    @admin.display(description=_("what to do"))
+    def remedy(self, rejection: Rejection) -> str:
+        return ledger.refusal_remedy(rejection.status)
+
+
+@admin.register(PeerExchange)
+class PeerExchangeAdmin(AgencyLedgerAdmin):
+    agency_field = "agency"
+    list_display = ["at", "agency", "direction", "envelopes", "applied", "unchanged", "stale",
+                    "rejected"]  # fmt: skip
+    list_filter = ["agency", "direction"]
+    date_hierarchy = "at"
+
+
+@admin.register(AnsweredRejection)
+class AnsweredRejectionAdmin(AgencyLedgerAdmin):
+    agency_field = "agency"
+    list_display = ["origin", "uid", "version", "status", "stored_version", "words",
+                    "answered_at"]  # fmt: skip
+    list_filter = ["agency", "status"]
     search_fields = ["uid"]
 
-    @admin.display(description=_("errors"))
-    def error_summary(self, rejection: Rejection) -> str:
-        return "; ".join(
-            f"{name}: {' '.join(map(str, problems))}" for name, problems in rejection.errors.items()
+    @admin.display(description=_("words answered"))
+    def words(self, rejection: AnsweredRejection) -> str:
+        return _error_words(rejection.errors)
+
+
+@admin.register(AgencySyncStatus)
+class AgencySyncStatusAdmin(AgencyLedgerAdmin):
+    """The hub's view of every agency: when it was last in touch, its last push, open refusals."""
+
+    agency_field = "code"
+    list_display = ["code", "name", "health", "last_contact", "last_push", "open_refusals"]
+
+    def _may_view(self, user) -> bool:
+        return user.has_perm("sync.view_peerexchange") and bool(user.agency_id)
+
+    def get_queryset(self, request):
+        # The hub is not an agency of the network; an agency node's list is the hub's business.
+        return super().get_queryset(request).exclude(code=settings.NODE_AGENCY)
+
+    def _health(self, agency: Agency) -> ledger.AgencyHealth:
+        cached = getattr(agency, "_health", None)
+        if cached is None:
+            cached = agency._health = ledger.agency_health(agency.code)
+        return cached
+
+    @admin.display(description=_("health"))
+    def health(self, agency: Agency) -> str:
+        return {
+            "never": _("never synced"),
+            "healthy": _("healthy"),
+            "attention": _("needs attention"),
+        }[self._health(agency).status]
+
+    @admin.display(description=_("last in touch"))
+    def last_contact(self, agency: Agency):
+        return self._health(agency).last_contact
+
+    @admin.display(description=_("last push"))
+    def last_push(self, agency: Agency):
+        return self._health(agency).last_push
+
+    @admin.display(description=_("open refusals"))
+    def open_refusals(self, agency: Agency) -> int:
+        return self._health(agency).open_refusals
+
+
+def _error_words(errors: dict) -> str:
+    return "; ".join(f"{name}: {' '.join(map(str, problems))}" for name, problems in errors.items())
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = _("network status")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Needs attention (refused by a peer)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(Exists(_refusals_of(OuterRef("origin_id"), OuterRef("uid"))))
+        return queryset
+
+
+def _refusals_of(origin, uid):
+    return Rejection.objects.filter(origin=origin, uid=uid)
+
+
+class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
+    """The registry's use-case admin plus what the network made of each own record: sync/ adds
+    this (sync depends on registry, never the other way)."""
+
+    list_filter = (
+        *UseCaseAdmin.list_filter[:1],
+        NeedsAttentionFilter,
+        *UseCaseAdmin.list_filter[1:],
+    )
+    readonly_fields = ("network_status", *UseCaseAdmin.readonly_fields)
+    actions = (*UseCaseAdmin.actions, "publish_again_action")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        name, options = fieldsets[0]
+        fieldsets[0] = (name, {**options, "fields": ("network_status", *options["fields"])})
+        return fieldsets
+
+    @admin.display(description=_("network status"))
+    def network_status(self, use_case: UseCase):
+        if use_case.pk is None:
+            return "–"
+        refusals = list(_refusals_of(use_case.origin_id, use_case.uid).select_related("peer"))
+        if not refusals:
+            return _("Nothing refused: the network holds what this node sent.")
+        return format_html_join(
+            "",
+            "<div class='network-refusal'><p><strong>{}</strong> {}</p><p>{}</p></div>",
+            (
+                (
+                    _("Refused by %(peer)s (%(status)s, version %(version)d):")
+                    % {
+                        "peer": refusal.peer.agency or refusal.peer.name,
+                        "status": refusal.get_status_display(),
+                        "version": refusal.version,
+                    },
+                    _error_words(refusal.errors),
+                    ledger.refusal_remedy(refusal.status),
+                )
+                for refusal in refusals
+            ),
         )
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    @admin.action(description=_("Publish again above the network's version (after a restore)"))
+    def publish_again_action(self, request, queryset):
+        done = 0
+        for use_case in queryset:
+            held = max(
+                (
+                    r.peer_version or r.version
+                    for r in _refusals_of(use_case.origin_id, use_case.uid)
+                ),
+                default=0,
+            )
+            try:
+                registry_services.publish_again(use_case, above=held, user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"“{use_case}”: {exc}", messages.ERROR)
+                continue
+            done += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%d use case sent again; the hub has it within seconds.",
+                "%d use cases sent again; the hub has them within seconds.",
+                done,
+            )
+            % done,
+            messages.SUCCESS if done else messages.WARNING,
+        )
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+
+admin.site.unregister(UseCase)
+admin.site.register(UseCase, UseCaseWithNetworkStatusAdmin)
 
 
 @admin.register(PeerToken)

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import agency_code_validator
+from registry.models import Agency, agency_code_validator
 
 
 def hash_token(token: str) -> str:
@@ -264,3 +264,12 @@ class ScheduleState(models.Model):
 
     def __str__(self) -> str:
         return f"SYNC_INTERVAL_SECONDS last applied: {self.env_interval_seconds}"
+
+
+class AgencySyncStatus(Agency):
+    """The agencies as the hub's ledger sees them (sync.ledger.agency_health), for its admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("agency's sync status")
+        verbose_name_plural = _("agencies' sync status")

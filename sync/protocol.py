@@ -204,10 +204,21 @@ def changes_page_json(envelopes: list[str], next_cursor: str, more: bool) -> str
     )
 
 
-def result(origin: Any, uid: Any, status: str, errors: dict | None = None) -> dict:
+def result(
+    origin: Any,
+    uid: Any,
+    status: str,
+    errors: dict | None = None,
+    stored_version: int | None = None,
+) -> dict:
+    """One push result (PROTOCOL.md `POST changes`). `stored_version`, an addition to protocol 1,
+    is the version this node holds when it answers `stale` or a conflict, so the origin knows
+    which version it has to pass (docs/protocol.md)."""
     answer = {"origin": origin, "uid": uid, "status": status}
     if errors:
         answer["errors"] = errors
+    if stored_version is not None:
+        answer["stored_version"] = stored_version
     return answer
 
 

@@ -14,7 +14,8 @@ from registry.validation import RecordInvalid, validate_record
 from sync import protocol
 from sync.protocol import APPLIED, REJECTED, STALE, UNCHANGED, Envelope, EnvelopeInvalid
 
-Decision = tuple[str, dict[str, list[str]] | None]
+# (status, errors, the version stored here when the answer is stale or a conflict)
+Decision = tuple[str, dict[str, list[str]] | None] | tuple[str, dict | None, int]
 
 
 def receive(
@@ -64,13 +65,12 @@ def _decide(envelope: Envelope, stored: StoredState | None) -> Decision:
     if stored is None or envelope.version > stored.version:
         status, errors = APPLIED, None
     elif envelope.version < stored.version:
-        return STALE, None
+        return STALE, None, stored.version
     elif envelope.deleted == stored.deleted and (envelope.deleted or envelope.hash == stored.hash):
         return UNCHANGED, None
     else:
-        return REJECTED, {
-            "hash": [f"Version {envelope.version} is stored here with other content (conflict)."]
-        }
+        problem = f"Version {envelope.version} is stored here with other content (conflict)."
+        return REJECTED, {"hash": [problem]}, stored.version
     if envelope.origin == settings.NODE_AGENCY:
         return REJECTED, {
             "origin": [f"Records of {envelope.origin} change only at {envelope.origin} itself."]

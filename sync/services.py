@@ -310,16 +310,21 @@ def _own_position(checkpoint: Checkpoint, own_feed_id: str, peer_feed_id: str) -
 
 
 def _remember_rejections(peer: Peer, entries: list, results: list[dict]) -> None:
+    """Every own record the peer refused (rejected, or stale: it holds a newer version) stays
+    listed until a later version of it is applied or unchanged there."""
     settled = []
     for entry, answer in zip(entries, results, strict=True):
-        if answer.get("status") == protocol.REJECTED:
+        status = answer.get("status")
+        if status in (protocol.REJECTED, protocol.STALE):
             Rejection.objects.update_or_create(
                 peer=peer,
                 origin=entry.origin,
                 uid=entry.uid,
                 defaults={
                     "version": entry.version,
-                    "errors": answer.get("errors") or {},
+                    "status": status,
+                    "peer_version": _peer_version(answer),
+                    "errors": answer.get("errors") or _stale_errors(entry, answer),
                     "rejected_at": timezone.now(),
                 },
             )
@@ -327,6 +332,22 @@ def _remember_rejections(peer: Peer, entries: list, results: list[dict]) -> None
             settled.append(entry.uid)
     if settled and Rejection.objects.filter(peer=peer).exists():
         Rejection.objects.filter(peer=peer, uid__in=settled).delete()
+
+
+def _peer_version(answer: dict) -> int | None:
+    version = answer.get("stored_version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def _stale_errors(entry, answer: dict) -> dict[str, list[str]]:
+    held = _peer_version(answer)
+    newer = f"version {held}" if held else "a newer version"
+    return {
+        "version": [
+            f"The peer holds {newer} of this record; this node sent version {entry.version}. "
+            "This happens after a restore from a backup: publish it again to pass the peer's."
+        ]
+    }
 
 
 # Pull: peer's feed -> local copies --------------------------------------------------------------

@@ -59,7 +59,12 @@ def served_origins() -> list[str] | None:
     return None if settings.NODE_ROLE == "hub" else [settings.NODE_AGENCY]
 
 
-def changes_page(*, since: str | None, limit: int) -> str:
+class ChangesPage(NamedTuple):
+    json: str  # the answer's body
+    count: int  # envelopes on the page
+
+
+def changes_page(*, since: str | None, limit: int) -> ChangesPage:
     """One page of the feed after `since` as a JSON document; raises protocol.InvalidCursor."""
     feed_id = str(feed.current_feed_id())
     after = protocol.decode_cursor(since, feed_id)
@@ -68,6 +73,7 @@ def changes_page(*, since: str | None, limit: int) -> str:
     rows = rows[:limit]
     if rows:
         after = rows[-1].position
-    return protocol.changes_page_json(
+    body = protocol.changes_page_json(
         [row.envelope for row in rows], protocol.encode_cursor(after, feed_id), more
     )
+    return ChangesPage(body, len(rows))

@@ -5,7 +5,7 @@ and the checkpoints make a repeated batch a no-op."""
 from celery import shared_task
 from django.conf import settings
 
-from sync import services
+from sync import ledger, services
 from sync.models import Peer
 
 
@@ -14,6 +14,7 @@ def run_sync_cycle(peer_ids: list[int] | None = None) -> None:
     """Beat calls this without ids: fan out one task per due peer, so a slow or failing peer never
     holds up the others. With ids: sync those peers now."""
     if peer_ids is None:
+        ledger.prune()
         for peer_id in services.due_peer_ids():
             run_sync_cycle.delay([peer_id])
         return

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from registry import feed
-from sync import auth, protocol, receiver, serving
+from sync import auth, ledger, protocol, receiver, serving
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
@@ -90,7 +90,8 @@ def changes(request: HttpRequest) -> HttpResponse:
         page = serving.changes_page(since=request.GET.get("since"), limit=limit)
     except ValueError as exc:
         return problem(400, "Bad request", str(exc))
-    return HttpResponse(page.encode("utf-8"), content_type="application/json")
+    ledger.record_pull(request.peer_token.agency, page.count)
+    return HttpResponse(page.json.encode("utf-8"), content_type="application/json")
 
 
 def _limit(raw: str | None) -> int:
@@ -122,6 +123,7 @@ def _receive(request: HttpRequest) -> HttpResponse:
     results = receiver.receive(
         changes, received_from=agency, may_send=lambda origin: origin == agency
     )
+    ledger.record_push(agency, changes, results)
     return json_response({"results": results})
 
 

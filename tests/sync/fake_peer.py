@@ -22,6 +22,7 @@ class FakeHub:
         self.feed: list[dict] = []  # envelopes the hub serves, in feed order
         self.since_seen: list[str | None] = []
         self.status_for = lambda envelope: "applied"
+        self.stored_version_for = lambda envelope: None  # what a stale answer says it holds
         # Canned failures: the n-th POST (1-based), or every GET node, answers this instead.
         self.post_failures: dict[int, tuple[int, dict, str]] = {}
         # Pages go out concurrently, so "the n-th POST" is a race between pages: this answers the
@@ -66,6 +67,8 @@ class FakeHub:
             answer = {"origin": e["origin"], "uid": e["uid"], "status": status}
             if status == "rejected":
                 answer["errors"] = {"summary": ["Too long."]}
+            if status == "stale" and self.stored_version_for(e) is not None:
+                answer["stored_version"] = self.stored_version_for(e)
             results.append(answer)
         return 200, {}, json.dumps({"results": results})
 

@@ -62,10 +62,10 @@ def test_a_follower_misses_nothing_when_an_earlier_transaction_commits_later(set
         fast.commit()
         assert slow_seq < fast_seq
 
-        first = json.loads(serving.changes_page(since=None, limit=100))
+        first = json.loads(serving.changes_page(since=None, limit=100).json)
         naive_first = naive_read(0)
         slow.commit()
-        second = json.loads(serving.changes_page(since=first["next"], limit=100))
+        second = json.loads(serving.changes_page(since=first["next"], limit=100).json)
         naive_second = naive_read(max(seq for _, seq in naive_first))
     finally:
         for conn in (slow, fast, elsewhere):
