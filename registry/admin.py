@@ -463,9 +463,40 @@ class SuperuserOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Agency)
 class AgencyAdmin(SuperuserOnlyAdmin):
-    list_display = ("code", "name", "country", "kind")
+    """Superusers keep the list of agencies; an agency's own admins keep its functional mailbox."""
+
+    list_display = ("code", "name", "country", "kind", "contact_email")
     list_filter = ("kind", "country")
     search_fields = ("code", "name")
+
+    def get_queryset(self, request):
+        agencies = super().get_queryset(request)
+        if request.user.is_superuser:
+            return agencies
+        return agencies.filter(code=request.user.agency_id)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or is_home_agency_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        own = obj is None or obj.code == request.user.agency_id
+        return is_home_agency_admin(request.user) and own
+
+    def has_add_permission(self, request):
+        return super().has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_module_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ()
+        return ("code", "name", "country", "kind")
 
 
 @admin.register(User)

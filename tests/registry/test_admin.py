@@ -245,9 +245,12 @@ def test_deleting_in_the_admin_leaves_a_tombstone(admin_client_of, home_admin):
     assert FeedEntry.objects.get(uid=record.uid).deleted is True
 
 
-def test_only_superusers_manage_agencies_and_users(admin_client_of, home_admin):
+def test_only_superusers_manage_agencies_and_users(admin_client_of, home_admin, other_agency):
     client = admin_client_of(home_admin)
-    assert client.get(reverse("admin:registry_agency_changelist")).status_code == 403
+    # An agency admin keeps its own agency's mailbox (test_registrar_workflow) and nothing more.
+    assert client.get(reverse("admin:registry_agency_add")).status_code == 403
+    other = reverse("admin:registry_agency_change", args=[other_agency.pk])
+    assert client.get(other).status_code in (302, 403)
     assert client.get(reverse("admin:registry_user_changelist")).status_code == 403
     superuser = UserFactory(is_superuser=True, agency=None)
     client = admin_client_of(superuser)

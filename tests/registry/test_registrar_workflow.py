@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from registry import quality, services
 from registry.models import Agency, FeedEntry, UseCase
@@ -338,3 +339,36 @@ def test_withdrawing_says_the_network_removes_its_copies(client_of, home_admin):
     )
     shown = " ".join(str(m) for m in response.context["messages"])
     assert "Withdrew “Shared one” from the network" in shown
+
+
+# --- the agency's mailbox in the admin; one way to write dates ------------------------------
+
+
+def test_an_agency_admin_sets_the_agencys_mailbox_and_nothing_else(client_of, home_admin):
+    url = reverse("admin:registry_agency_change", args=[home_admin.agency.pk])
+    client = client_of(home_admin)
+    response = client.post(url, {"contact_email": "ai-office@example.europa.eu", "name": "X"})
+    assert response.status_code == 302
+    agency = Agency.objects.get(pk=home_admin.agency.pk)
+    assert agency.contact_email == "ai-office@example.europa.eu"
+    assert agency.name != "X"
+
+
+def test_an_agency_admin_cannot_open_another_agency(client_of, home_admin, other_agency):
+    url = reverse("admin:registry_agency_change", args=[other_agency.pk])
+    assert client_of(home_admin).get(url).status_code in (302, 403, 404)
+    listed = client_of(home_admin).get(reverse("admin:registry_agency_changelist"))
+    assert [a.code for a in listed.context["cl"].result_list] == [home_admin.agency_id]
+
+
+def test_dates_read_the_same_in_the_admin_and_the_catalogue(client_of, home_admin):
+    use_case = UseCaseFactory(
+        publication_level="public", started_on=dt.date(2025, 3, 1), stage="pilot"
+    )
+    admin_page = client_of(home_admin).get(change_url(use_case)).content.decode()
+    catalogue = client_of(home_admin).get(
+        reverse("registry:use-case", args=[use_case.origin_id, str(use_case.uid)])
+    )
+    assert 'value="2025-03-01"' in admin_page  # the date picker's ISO value
+    assert "1 March 2025" in catalogue.content.decode()
+    assert "March 1, 2025" not in catalogue.content.decode()
