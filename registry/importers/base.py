@@ -11,6 +11,11 @@ from typing import Any
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
+class ImportRefused(Exception):
+    """The import cannot run as asked (unknown format or agency, not this node's records, a
+    withdrawal that looks like a wrong file)."""
+
+
 class SourceInvalid(Exception):
     """The file is not (or not all of) the announced format: nothing is imported."""
 

@@ -23,8 +23,8 @@ from django.utils.translation import gettext
 
 from registry import services
 from registry import vocabularies as v
-from registry.importers import nl_register, us_omb
-from registry.importers.base import MapOptions, SourceRow
+from registry.importers import nl_register, removed, us_omb
+from registry.importers.base import ImportRefused, MapOptions, SourceRow
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, RecordInvalid, publication_gaps, validate_record
 
@@ -34,10 +34,6 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 SUMMARY_GROUPS = 6
 REQUIRED = "This field is required."
 DATE_IN_MESSAGE = re.compile(r" \(\d{4}-\d{2}-\d{2}\)")
-
-
-class ImportRefused(Exception):
-    """The import cannot run as asked (unknown format or agency, not this node's records)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,9 @@ class ImportReport:
     skipped: list[RowReasons] = field(default_factory=list)
     # Rows stored (or left) as drafts that lack something before they may be published.
     drafts: list[RowReasons] = field(default_factory=list)
+    # Records of the same source whose rows the file no longer has (registry.importers.removed).
+    missing: list[removed.Missing] = field(default_factory=list)
+    withdraw_missing: bool = False
 
     def summary(self, groups: int = SUMMARY_GROUPS) -> str:
         c = self.counts
@@ -70,13 +69,15 @@ class ImportReport:
             f"created {c[CREATED]}, updated {c[UPDATED]}, unchanged {c[UNCHANGED]}, "
             f"skipped {len(self.skipped)}"
         )
-        if not self.drafts:
-            return line
-        reasons = self.draft_reasons().most_common()
-        shown = [f"{count} {reason}" for reason, count in reasons[:groups]]
-        if len(reasons) > groups:
-            shown.append("...")
-        return f"{line}; {len(self.drafts)} left as drafts: {', '.join(shown)}"
+        if self.drafts:
+            reasons = self.draft_reasons().most_common()
+            shown = [f"{count} {reason}" for reason, count in reasons[:groups]]
+            if len(reasons) > groups:
+                shown.append("...")
+            line = f"{line}; {len(self.drafts)} left as drafts: {', '.join(shown)}"
+        if self.missing:
+            line = f"{line}; {removed.summary(self.missing, withdraw=self.withdraw_missing)}"
+        return line
 
     def draft_reasons(self) -> Counter[str]:
         """How many drafts lack each thing, by field and message ('stage missing')."""
@@ -111,6 +112,9 @@ def import_inventory(
     publication_level: str | None = None,
     contact_email: str | None = None,
     dry_run: bool = False,
+    withdraw_missing: bool = False,
+    force: bool = False,
+    max_withdraw_share: float = removed.MAX_WITHDRAW_SHARE,
     user=None,
     progress: Callable[[int, int], None] | None = None,
     progress_every: int = 500,
@@ -118,19 +122,26 @@ def import_inventory(
     """Create or update one record per source row that has a title and well-formed values; every
     row ends created, updated, unchanged or skipped (with the validator's reasons). A row that
     lacks something for its publication level is stored as a draft and reported with what it
-    lacks. `contact_email` defaults to the agency's functional mailbox."""
+    lacks. `contact_email` defaults to the agency's functional mailbox. Records of the same
+    source whose rows the file no longer has are reported; `withdraw_missing` withdraws the
+    shared ones, refused (ImportRefused, before any write) when that looks like a wrong file."""
     module = _check_request(fmt, agency_code, publication_level)
     rows = module.read_rows(Path(path))
     existing = {
         uc.source_key: uc
         for uc in UseCase.objects.filter(origin_id=agency_code, source_key__isnull=False)
     }
+    gone = removed.find(existing, fmt, {row.key for row in rows})
+    if withdraw_missing:
+        removed.check_withdrawal(
+            gone, existing, fmt, rows=len(rows), max_share=max_withdraw_share, force=force
+        )
     # save_use_case gives a record without a contact the agency's mailbox; the plan does the
     # same, so that a re-import compares the record as it will be stored.
     mailbox = contact_email or services.agency_mailbox(agency_code)
     options = MapOptions(today=timezone.now().date(), contact_email=mailbox)
     plan = [_plan(row, module, options, existing, publication_level) for row in rows]
-    report = ImportReport(rows=len(rows), dry_run=dry_run)
+    report = ImportReport(rows=len(rows), dry_run=dry_run, withdraw_missing=withdraw_missing)
     reason = f"Imported from {Path(path).name} ({fmt})"
     for done, planned in enumerate(plan, 1):
         outcome = planned.outcome
@@ -144,6 +155,13 @@ def import_inventory(
                 report.drafts.append(RowReasons(planned.row.number, planned.row.key, planned.lacks))
         if progress and (done % progress_every == 0 or done == len(plan)):
             progress(done, len(plan))
+    report.missing = removed.settle(
+        gone,
+        withdraw=withdraw_missing,
+        dry_run=dry_run,
+        user=user,
+        reason=f"No longer in {Path(path).name} ({fmt}): withdrawn by the import",
+    )
     return report
 
 

@@ -428,8 +428,10 @@ def test_bad_rows_are_skipped_with_reasons_and_good_rows_still_import(stored, tm
         us_row(id="HHS-T-6", development_stage=""),
     )
     output = run_import(path, "us-omb-2025")
+    # The record stored before is not in this file: listed, and left alone.
     assert summary_of(output) == (
-        "created 2, updated 0, unchanged 0, skipped 4; 1 left as drafts: 1 stage missing"
+        "created 2, updated 0, unchanged 0, skipped 4; 1 left as drafts: 1 stage missing; "
+        "1 no longer in the file, none of them shared"
     )
     assert "row 2 (us-omb-2025:HHS:HHS-T-2): stage: 'Operational' is not one of" in output
     assert (
