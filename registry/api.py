@@ -40,6 +40,7 @@ from registry.serializers import (
     json_chunks,
     use_case_data,
 )
+from registry.views import cache_anonymous_get_today
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -129,12 +130,15 @@ class NotFoundView(CatalogueView):
 # ---- query parameters -------------------------------------------------------------------------
 
 
-def catalogue_queryset(request):
-    """The visible use cases matching the request's filters and search, with the search text."""
+def catalogue_queryset(request, *, today=None):
+    """The visible use cases matching the request's filters and search, with the search text;
+    review_overdue as of today (default: the server's date)."""
     query = request.query_params.get("search", "")
     qs = selectors.visible_use_cases(user=request.user)
     try:
-        qs = selectors.filter_use_cases(qs, params=request.query_params, user=request.user)
+        qs = selectors.filter_use_cases(
+            qs, params=request.query_params, user=request.user, today=today
+        )
     except FilterInvalid as exc:
         raise exceptions.ValidationError(exc.errors) from None
     if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
@@ -181,7 +185,7 @@ def _filter_parameters() -> list[OpenApiParameter]:
             parameters.append(
                 OpenApiParameter(name, OpenApiTypes.DATE, description=spec.description)
             )
-        elif spec.kind == "bool":
+        elif spec.kind in {"bool", "overdue"}:
             parameters.append(
                 OpenApiParameter(name, bool, description=f"{spec.description}.{tier}")
             )
@@ -284,9 +288,10 @@ class UseCaseListView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get)
+    @method_decorator(cache_anonymous_get_today)
     def get(self, request):
-        qs, query = catalogue_queryset(request)
+        today = timezone.localdate()
+        qs, query = catalogue_queryset(request, today=today)
         ordering = _ordering(request, searching=bool(query.strip()))
         size = _page_size(request)
         try:
@@ -297,7 +302,6 @@ class UseCaseListView(CatalogueView):
             raise exceptions.ValidationError({"cursor": [str(exc)]}) from None
         fields = selectors.visible_fields(user=request.user)
         snippets = selectors.search_snippets(page.items, query=query) if query.strip() else {}
-        today = timezone.localdate()
         results = [
             use_case_data(
                 uc,
@@ -322,7 +326,7 @@ class UseCaseDetailView(CatalogueView):
         responses={200: UseCaseSerializer, **NOT_FOUND, **PROBLEMS},
         examples=[OpenApiExample("A use case", value=EXAMPLE_USE_CASE, response_only=True)],
     )
-    @method_decorator(cache_anonymous_get)
+    @method_decorator(cache_anonymous_get_today)
     def get(self, request, origin: str, uid):
         try:
             use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
@@ -378,14 +382,16 @@ class FacetsView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get)
+    @method_decorator(cache_anonymous_get_today)
     def get(self, request):
-        _, query = catalogue_queryset(request)  # checks the filters and the search
+        today = timezone.localdate()
+        _, query = catalogue_queryset(request, today=today)  # checks the filters and the search
         facets, total = selectors.catalogue_facet_counts(
             params=request.query_params,
             search=query,
             user=request.user,
             fields=selectors.facet_fields(user=request.user),
+            today=today,
         )
         return Response({"total": total, "facets": facets})
 
@@ -426,10 +432,11 @@ class StatsView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get)
+    @method_decorator(cache_anonymous_get_today)
     def get(self, request):
-        qs, _ = catalogue_queryset(request)
-        return Response(selectors.catalogue_stats(qs, today=timezone.localdate()))
+        today = timezone.localdate()
+        qs, _ = catalogue_queryset(request, today=today)
+        return Response(selectors.catalogue_stats(qs, today=today))
 
 
 class AgencyListView(CatalogueView):
@@ -487,7 +494,7 @@ class ExportView(CatalogueView):
     export_format = "csv"
 
     def get(self, request):
-        qs, query = catalogue_queryset(request)
+        qs, query = catalogue_queryset(request, today=timezone.localdate())
         ordering = _ordering(request, searching=bool(query.strip()))
         rows = selectors.ordered_use_cases(qs, ordering=ordering)
         fields = selectors.visible_fields(user=request.user)

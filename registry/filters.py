@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Q, TextChoices
+from django.utils import timezone
 
 from registry import vocabularies as v
 from registry.validation import NETWORK_ONLY_FIELDS
@@ -31,7 +32,7 @@ class FilterInvalid(Exception):
 
 @dataclass(frozen=True)
 class Filter:
-    kind: str  # enum, enum_list, bool, date, agency, country
+    kind: str  # enum, enum_list, bool, date, agency, country, overdue
     field: str  # model lookup path
     choices: type[TextChoices] | None = None
     lookup: str = "exact"  # for dates: gte or lte
@@ -88,6 +89,13 @@ FILTERS: dict[str, Filter] = {
     **_dates("next_review_on"),
     **_dates("modified"),
     **_dates("created"),
+    # Relative to the server's date, so the facet index cannot hold it (registry.quality).
+    "review_overdue": Filter(
+        "overdue",
+        "next_review_on",
+        description="true: next_review_on has passed (before the server's date today) and the "
+        "stage is not retired; false: every other use case",
+    ),
 }
 # The fields whose values are counted by facet_counts (the enumerations, agency and country).
 FACET_FIELDS: tuple[str, ...] = tuple(
@@ -135,17 +143,31 @@ def parse_filters(params: Mapping, *, network: bool) -> dict[str, Any]:
     return parsed
 
 
-def filters_to_q(params: Mapping, *, network: bool) -> Q:
-    """The filter parameters in params as one condition (FilterInvalid names every bad one)."""
-    return parsed_to_q(parse_filters(params, network=network))
+def depends_on_today(params: Mapping) -> bool:
+    """Whether params hold a filter relative to today's date: what it selects changes at
+    midnight, so an answer to it must not be kept across one."""
+    return any(raw_values(params, name) for name, f in FILTERS.items() if f.kind == "overdue")
 
 
-def parsed_to_q(parsed: Mapping[str, Any]) -> Q:
+def filters_to_q(params: Mapping, *, network: bool, today: dt.date | None = None) -> Q:
+    """The filter parameters in params as one condition (FilterInvalid names every bad one);
+    review_overdue as of today (default: the server's date)."""
+    return parsed_to_q(parse_filters(params, network=network), today=today)
+
+
+def parsed_to_q(parsed: Mapping[str, Any], *, today: dt.date | None = None) -> Q:
     """The condition of filters as parse_filters returns them (AND between parameters)."""
+    today = today or timezone.localdate()
     condition = Q()
     for name, value in parsed.items():
-        condition &= _condition(FILTERS[name], value)
+        condition &= _condition(FILTERS[name], value, today)
     return condition
+
+
+def review_overdue_q(today: dt.date) -> Q:
+    """UseCase.objects.review_overdue(today) as a condition (registry.quality): a next review
+    date before today, on a record still in use (one without a stage counts as in use)."""
+    return Q(next_review_on__lt=today) & ~Q(stage=v.Stage.RETIRED)
 
 
 def _checked(values: list[str]) -> list[str]:
@@ -160,7 +182,7 @@ def _checked(values: list[str]) -> list[str]:
 def _parsed(spec: Filter, values: list[str]) -> Any:
     if spec.kind in {"enum", "enum_list"}:
         return _enum_values(spec, values)
-    if spec.kind == "bool":
+    if spec.kind in {"bool", "overdue"}:
         return _one_bool(values)
     if spec.kind == "date":
         return _one_date(values, spec)
@@ -169,7 +191,7 @@ def _parsed(spec: Filter, values: list[str]) -> Any:
     raise AssertionError(spec.kind)
 
 
-def _condition(spec: Filter, value: Any) -> Q:
+def _condition(spec: Filter, value: Any, today: dt.date) -> Q:
     if spec.kind == "enum_list":
         return _any_contains(spec.field, value)
     if spec.kind in {"enum", "agency", "country"}:
@@ -178,6 +200,8 @@ def _condition(spec: Filter, value: Any) -> Q:
         return Q(**{spec.field: value})
     if spec.kind == "date":
         return Q(**{f"{spec.field}__{spec.lookup}": value})
+    if spec.kind == "overdue":
+        return review_overdue_q(today) if value else ~review_overdue_q(today)
     raise AssertionError(spec.kind)
 
 

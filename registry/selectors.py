@@ -39,6 +39,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
+from django.utils import timezone
 
 from registry import facet_index
 from registry import search as fulltext
@@ -60,11 +61,13 @@ from registry.filters import (
     filters_to_q,
     parse_filters,
     parsed_to_q,
+    review_overdue_q,
 )
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, NETWORK_ONLY_FIELDS
 
 DEFAULT_PAGE_SIZE = 20
+REVIEW_OVERDUE = "review_overdue"  # the filter (registry.filters) and the facet-like count
 MAX_PAGE_SIZE = 200
 PUBLIC_FIELDS: tuple[str, ...] = tuple(
     name for name in FIELDS if name not in NETWORK_ONLY_FIELDS and name != "publication_level"
@@ -106,10 +109,13 @@ def get_use_case(*, user, origin: str, uid) -> UseCase:
 # ---- filters and search -----------------------------------------------------------------------
 
 
-def filter_use_cases(qs: QuerySet[UseCase], *, params: Mapping, user) -> QuerySet[UseCase]:
+def filter_use_cases(
+    qs: QuerySet[UseCase], *, params: Mapping, user, today: dt.date | None = None
+) -> QuerySet[UseCase]:
     """Apply the catalogue's filter parameters (registry.filters.FILTERS); FilterInvalid names
-    each bad parameter. Unknown parameters are ignored."""
-    return qs.filter(filters_to_q(params, network=sees_network(user)))
+    each bad parameter. Unknown parameters are ignored. review_overdue is as of today (default:
+    the server's date)."""
+    return qs.filter(filters_to_q(params, network=sees_network(user), today=today))
 
 
 def search_use_cases(qs: QuerySet[UseCase], *, query: str) -> QuerySet[UseCase]:
@@ -289,23 +295,46 @@ def facet_fields(*, user) -> tuple[str, ...]:
 
 
 def catalogue_facet_counts(
-    *, params: Mapping, search: str, user, fields: tuple[str, ...], widen: bool = False
+    *,
+    params: Mapping,
+    search: str,
+    user,
+    fields: tuple[str, ...],
+    widen: bool = False,
+    today: dt.date | None = None,
 ) -> tuple[dict[str, dict[str, int]], int]:
     """({facet: {value: count}}, total) for the use cases user may see that match params and
     search, counted in memory (registry.facet_index). The database applies only what the
     index does not hold (yes/no and date filters, the search) and hands over primary keys.
-    widen: a facet with values chosen is counted as if it had none (FacetIndex.counts)."""
+    widen: a facet with values chosen is counted as if it had none (FacetIndex.counts).
+    fields may name REVIEW_OVERDUE: {"1": how many of the matches are overdue as of today}."""
+    today = today or timezone.localdate()
     parsed = parse_filters(params, network=sees_network(user))
+    overdue = parsed.pop(REVIEW_OVERDUE, None)
     chosen = {name: values for name, values in parsed.items() if name in FACET_FIELDS}
     rest = {name: value for name, value in parsed.items() if name not in FACET_FIELDS}
     index = facet_index.current()
+    levels = visible_levels(user=user)
     pks = None
     if rest or fulltext.normalise_query(search or ""):
-        narrowed = visible_use_cases(user=user).filter(parsed_to_q(rest))
+        narrowed = visible_use_cases(user=user).filter(parsed_to_q(rest, today=today))
         pks = search_use_cases(narrowed, query=search).order_by().values_list("pk", flat=True)
-    rows = index.rows(levels=visible_levels(user=user), pks=pks)
-    counts, total = index.counts(rows, chosen=chosen, fields=fields, widen=widen)
-    return {name: shaped_counts(name, counts[name]) for name in fields}, total
+    rows = within = index.rows(levels=levels, pks=pks)
+    if overdue is not None or REVIEW_OVERDUE in fields:
+        # Relative to today, so not in the index: the database hands over the overdue keys.
+        overdue_pks = visible_use_cases(user=user).filter(review_overdue_q(today)).order_by()
+        overdue_rows = index.rows(levels=levels, pks=overdue_pks.values_list("pk", flat=True))
+        if overdue is not None:
+            within = rows & (overdue_rows if overdue else ~overdue_rows)
+    indexed = tuple(name for name in fields if name != REVIEW_OVERDUE)
+    counts, total = index.counts(within, chosen=chosen, fields=indexed, widen=widen)
+    shaped = {name: shaped_counts(name, counts[name]) for name in indexed}
+    if REVIEW_OVERDUE in fields:
+        # Widened: how many ticking the box would leave (its own filter not applied).
+        base = rows if widen else within
+        _, overdue_total = index.counts(base & overdue_rows, chosen=chosen, fields=())
+        shaped[REVIEW_OVERDUE] = {"1": overdue_total}
+    return shaped, total
 
 
 def catalogue_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:

@@ -3,7 +3,10 @@ may see (the same rules as the API); everything a page shows is in its query str
 state of a page is a link that can be shared.
 """
 
+import datetime as dt
+import functools
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import FieldError
@@ -16,9 +19,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from registry import charts, selectors, services
+from registry import charts, quality, selectors, services
 from registry import vocabularies as v
-from registry.filters import FILTERS, FilterInvalid, raw_values
+from registry.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
 from registry.models import Agency, FeedEntry, UseCase
 from registry.response_cache import cache_anonymous_get
 
@@ -50,16 +53,45 @@ PAGE_FACETS = [
     ("workplan_area", _("Workplan area")),
     ("medicine_scope", _("Medicine scope")),
 ]
+# The review filter's box goes after this facet's.
+OVERDUE_AFTER = "stage"
+# An answer takes far less than this: see cache_anonymous_get_today.
+MIDNIGHT_MARGIN_SECONDS = 10
 
 
-@cache_anonymous_get
+def cache_anonymous_get_today(view: Callable) -> Callable:
+    """cache_anonymous_get for answers that depend on today's date (whether a review is overdue:
+    the filter, the badge, the notice, an agency's count). The cache's key does not hold the day,
+    so nothing is cached in the last CATALOGUE_CACHE_SECONDS (and a margin) before midnight:
+    an answer kept then could still be served after it."""
+    cached = cache_anonymous_get(view)
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if _seconds_to_midnight() < settings.CATALOGUE_CACHE_SECONDS + MIDNIGHT_MARGIN_SECONDS:
+            return view(request, *args, **kwargs)
+        return cached(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _seconds_to_midnight() -> float:
+    now = timezone.localtime()
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo)
+    return (midnight - now).total_seconds()
+
+
+@cache_anonymous_get_today
 def catalogue(request: HttpRequest) -> HttpResponse:
     params = request.GET
     search = params.get(SEARCH_PARAM, "")
     visible = selectors.visible_use_cases(user=request.user)
+    today = timezone.localdate()
     try:
         ordering = selectors.parse_ordering(params.get(SORT_PARAM), searching=bool(search.strip()))
-        filtered = selectors.filter_use_cases(visible, params=params, user=request.user)
+        filtered = selectors.filter_use_cases(
+            visible, params=params, user=request.user, today=today
+        )
         matches = selectors.search_use_cases(filtered, query=search)
         page = selectors.paginate_use_cases(
             matches, ordering=ordering, cursor=params.get(CURSOR_PARAM), page_size=PAGE_SIZE
@@ -71,7 +103,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # parse_ordering
         return _bad_request(request, {SORT_PARAM: [str(exc)]})
     agency_names = dict(Agency.objects.values_list("code", "name"))
-    facets, total = _facets(params, search, request.user, agency_names)
+    facets, total = _facets(params, search, request.user, agency_names, today)
     context = {
         "nav": "catalogue",
         "search": search,
@@ -82,7 +114,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "facets": facets,
         "active_filters": _active_filters(params, agency_names),
         "total": total,
-        "results": _result_items(page.items, search),
+        "results": _result_items(page.items, search, today),
         "page": _page_links(request, page),
         "export_csv_url": _export_url("api:use-case-export-csv", params),
         "export_json_url": _export_url("api:use-case-export-json", params),
@@ -91,7 +123,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/catalogue.html", context)
 
 
-@cache_anonymous_get
+@cache_anonymous_get_today
 def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse:
     parsed_uid = _canonical_uid(uid)
     if parsed_uid is None:
@@ -105,6 +137,9 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
         "visible_fields": selectors.visible_fields(user=request.user),
         "related": _related(use_case, user=request.user),
         "can_edit": request.user.is_authenticated and services.can_edit(request.user, use_case),
+        "review_overdue": quality.is_review_overdue(
+            use_case.next_review_on, use_case.stage, timezone.localdate()
+        ),
         "similar": selectors.cached_counts(
             f"page-similar:{use_case.pk}",
             selectors.visible_use_cases(user=request.user),
@@ -124,7 +159,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
 
 
-@cache_anonymous_get
+@cache_anonymous_get_today
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = get_object_or_404(Agency, code=code)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
@@ -155,10 +190,12 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         "risk_chart": _vocabulary_chart(
             mix["ai_act_risk"], v.AiActRisk, _("Use cases by AI Act risk class"), "risk"
         ),
-        "results": _result_items(page.items, ""),
+        "results": _result_items(page.items, "", today),
         "page": _page_links(request, page),
         "catalogue_url": f"{reverse('registry:home')}?agency={agency.code}",
         "quality": mix["quality"],
+        "overdue": mix["quality"]["flags"][quality.REVIEW_OVERDUE],
+        "overdue_url": f"{reverse('registry:home')}?agency={agency.code}&review_overdue=1",
     }
     return render(request, "registry/agency.html", context)
 
@@ -214,13 +251,18 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(static("registry/favicon.ico"))
 
 
-def _facets(params, search, user, agency_names) -> tuple[list[dict], int]:
+def _facets(params, search, user, agency_names, today: dt.date) -> tuple[list[dict], int]:
     """Facet groups for the filter form, counts included, and the number of matches. A facet
     with values chosen is counted as if it had none, so its other values still show how many
     a wider choice would add (values of one facet combine with OR)."""
     names = [name for name, _label in PAGE_FACETS if name in selectors.facet_fields(user=user)]
     counts, total = selectors.catalogue_facet_counts(
-        params=params, search=search, user=user, fields=tuple(names), widen=True
+        params=params,
+        search=search,
+        user=user,
+        fields=(*names, selectors.REVIEW_OVERDUE),
+        widen=True,
+        today=today,
     )
     labels = dict(PAGE_FACETS)
     groups = [
@@ -231,7 +273,21 @@ def _facets(params, search, user, agency_names) -> tuple[list[dict], int]:
         }
         for name in names
     ]
+    position = names.index(OVERDUE_AFTER) + 1 if OVERDUE_AFTER in names else len(names)
+    groups.insert(position, _overdue_group(params, counts[selectors.REVIEW_OVERDUE]["1"]))
     return groups, total
+
+
+def _overdue_group(params: QueryDict, count: int) -> dict:
+    """One box, "Review overdue", ticked for review_overdue=1 (the filters were validated)."""
+    chosen = [value.lower() for value in raw_values(params, selectors.REVIEW_OVERDUE)]
+    option = {
+        "value": "1",
+        "label": quality.FLAG_LABELS[quality.REVIEW_OVERDUE],
+        "count": count,
+        "selected": bool(chosen) and chosen[0] in TRUE_WORDS,
+    }
+    return {"param": selectors.REVIEW_OVERDUE, "label": _("Review"), "options": [option]}
 
 
 def _chosen(params: QueryDict, name: str) -> set[str]:
@@ -260,6 +316,8 @@ def _facet_options(name: str, counts: dict, chosen: set[str], agency_names: dict
 
 def _option_label(name: str, value: str, agency_names: dict) -> str:
     spec = FILTERS[name]
+    if spec.kind == "overdue":
+        return str(_("yes") if value.lower() in TRUE_WORDS else _("no"))
     if spec.choices:
         return str(spec.choices(value).label)
     if spec.kind == "agency":
@@ -329,13 +387,16 @@ def _vocabulary_chart(counts: dict[str, int], choices, title, chart_id: str):
     return charts.bar_chart(bars, title=str(title), chart_id=chart_id)
 
 
-def _result_items(use_cases: list[UseCase], search: str) -> list[dict]:
+def _result_items(use_cases: list[UseCase], search: str, today: dt.date) -> list[dict]:
     snippets = selectors.search_snippets(use_cases, query=search) if search.strip() else {}
     return [
         {
             "use_case": use_case,
             # registry.search escapes the text and adds only <mark> elements.
             "snippet": mark_safe(snippets.get(use_case.pk, "")),
+            "review_overdue": quality.is_review_overdue(
+                use_case.next_review_on, use_case.stage, today
+            ),
         }
         for use_case in use_cases
     ]
@@ -352,9 +413,16 @@ def _active_filters(params: QueryDict, agency_names: dict) -> list[dict]:
             remaining.setlist(name, [other for other in values if other != value])
             remaining.pop(CURSOR_PARAM, None)
             remaining.pop(PAGE_NUMBER_PARAM, None)
-            label = f"{facet_labels.get(name, name)}: {_option_label(name, value, agency_names)}"
+            value_label = _option_label(name, value, agency_names)
+            label = f"{_filter_label(name, facet_labels)}: {value_label}"
             chips.append({"label": label, "remove_url": f"?{remaining.urlencode()}"})
     return chips
+
+
+def _filter_label(name: str, facet_labels: dict) -> str:
+    if name == selectors.REVIEW_OVERDUE:
+        return str(quality.FLAG_LABELS[quality.REVIEW_OVERDUE])
+    return str(facet_labels.get(name, name))
 
 
 def _page_links(request: HttpRequest, page: selectors.Page) -> dict:
