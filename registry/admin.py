@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator, format_lazy
+from django.utils.text import Truncator, capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -343,7 +343,7 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         self._set_level(request, queryset, v.PublicationLevel.INTERNAL)
 
     def _set_level(self, request, queryset, level):
-        changed = []
+        changed, refused = [], 0
         for use_case in queryset.select_related("origin"):
             if not services.can_edit(request.user, use_case):
                 self.message_user(
@@ -352,6 +352,7 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
                     % {"title": use_case},
                     level=messages.WARNING,
                 )
+                refused += 1
                 continue
             try:
                 services.set_publication_level(use_case, level, user=request.user)
@@ -362,10 +363,12 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
                     % {"title": use_case, "why": _error_text(exc)},
                     messages.ERROR,
                 )
+                refused += 1
                 continue
             changed.append(use_case)
         if not changed:
-            self.message_user(request, _("No use case was changed."), messages.WARNING)
+            if not refused:  # a refusal has said so already
+                self.message_user(request, _("No use case was changed."), messages.WARNING)
             return
         titles = ", ".join(f"“{Truncator(u.title).chars(60)}”" for u in changed[:5])
         more = len(changed) - 5
@@ -390,7 +393,7 @@ def _error_summary(form) -> list[dict]:
 
 
 def _field_label(name: str) -> str:
-    return str(UseCase._meta.get_field(name).verbose_name)
+    return str(capfirst(UseCase._meta.get_field(name).verbose_name))
 
 
 def _publication_message(use_case: UseCase, *, titles: str = "") -> str:

@@ -4,9 +4,11 @@ ISO dates with the browser's date picker, and no default that publishing would r
 import re
 
 from django import forms
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry import services
 from registry import vocabularies as v
 from registry.models import UseCase
 from registry.validation import FIELDS
@@ -119,6 +121,14 @@ class UseCaseAdminForm(forms.ModelForm):
                 "is never published beyond internal."
             ),
         }
+
+    def clean(self):
+        # The agency's mailbox stands in for a contact left empty (services.save_use_case does
+        # the same), so publishing is not refused for a contact that will be there.
+        cleaned = super().clean()
+        if not cleaned.get("contact_email"):
+            cleaned["contact_email"] = services.agency_mailbox(settings.NODE_AGENCY)
+        return cleaned
 
     def _update_errors(self, errors):
         # The record's validator runs on every field; one the form refused already keeps the

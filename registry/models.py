@@ -249,7 +249,7 @@ class UseCase(models.Model):
     def refresh_quality(self) -> None:
         """Derive gaps, completeness and compliance flags from the record's fields."""
         assessment = quality.assess(self.to_record())
-        self.gaps = sorted(assessment.gaps)
+        self.gaps = [name for name in FIELDS if name in assessment.gaps]  # the form's order
         self.completeness = assessment.completeness
         self.compliance_flags = assessment.flags
 

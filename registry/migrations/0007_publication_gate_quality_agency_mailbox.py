@@ -12,7 +12,7 @@ def assess_stored_records(apps, schema_editor):
     for row in UseCase.objects.iterator(chunk_size=1000):
         assessment = quality.assess({name: getattr(row, name) for name in FIELDS})
         UseCase.objects.filter(pk=row.pk).update(
-            gaps=sorted(assessment.gaps),
+            gaps=[name for name in FIELDS if name in assessment.gaps],
             completeness=assessment.completeness,
             compliance_flags=assessment.flags,
         )

@@ -317,7 +317,8 @@ def test_publishing_an_incomplete_record_is_refused_with_what_it_lacks(client_of
         CHANGELIST, {"action": ACTION, "_selected_action": [draft.pk]}, follow=True
     )
     shown = " ".join(str(m) for m in response.context["messages"])
-    assert "was not changed" in shown and "summary" in shown and "stage" in shown
+    assert "was not changed" in shown and "Summary" in shown and "Stage" in shown
+    assert "No use case was changed" not in shown  # the refusal said so already
     draft.refresh_from_db()
     assert draft.publication_level == "draft"
 
@@ -372,3 +373,22 @@ def test_dates_read_the_same_in_the_admin_and_the_catalogue(client_of, home_admi
     assert 'value="2025-03-01"' in admin_page  # the date picker's ISO value
     assert "1 March 2025" in catalogue.content.decode()
     assert "March 1, 2025" not in catalogue.content.decode()
+
+
+def test_a_contact_left_empty_publishes_with_the_agencys_mailbox(client_of, home_admin):
+    home_admin.agency.contact_email = "ai-office@example.europa.eu"
+    home_admin.agency.save()
+    response = client_of(home_admin).post(ADD, form_data(contact_email="", title="No contact"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    use_case = UseCase.objects.get(title="No contact")
+    assert (use_case.publication_level, use_case.contact_email) == (
+        "network",
+        "ai-office@example.europa.eu",
+    )
+
+
+def test_what_a_draft_lacks_is_listed_in_the_forms_order(db):
+    record = valid_record(publication_level="draft", summary="", purpose="", contact_email="")
+    use_case = UseCaseFactory.build(**{k: v for k, v in record.items() if k != "related"})
+    use_case.refresh_quality()
+    assert use_case.gaps == ["summary", "purpose", "contact_email"]
