@@ -185,6 +185,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         "total": sum(mix["stage"].values()),
         "is_home": agency.code == settings.NODE_AGENCY,
         "last_sync": _last_successful_sync(agency.code),
+        "sync_health": _sync_health(agency.code),
         "last_received": mix["last_received"],
         "stage_chart": _vocabulary_chart(mix["stage"], v.Stage, _("Use cases by stage"), "stage"),
         "risk_chart": _vocabulary_chart(
@@ -362,6 +363,16 @@ def _last_successful_sync(agency_code: str):
         return None
     moments = [moment for moment in (outbound, inbound["last"]) if moment]
     return max(moments, default=None)
+
+
+def _sync_health(agency_code: str):
+    """On the hub, how the agency's sync stands (sync.ledger.agency_health: in touch within its
+    interval, no refused record open); elsewhere None, since only the hub sees every agency."""
+    if settings.NODE_ROLE != "hub" or agency_code == settings.NODE_AGENCY:
+        return None
+    from sync import ledger
+
+    return ledger.agency_health(agency_code)
 
 
 def _every_month(rows: list[dict]) -> list[tuple[str, int]]:

@@ -260,3 +260,17 @@ def test_on_the_hub_an_agencys_admin_sees_only_its_own_rows(client, hub_node, ag
     client.force_login(user)
     rows = client.get(reverse("admin:sync_peerexchange_changelist")).context["cl"].result_list
     assert {row.agency for row in rows} == {AGENCY}
+
+
+def test_the_hubs_agency_page_shows_when_the_agency_synced_and_its_health(
+    client, hub_node, agency_token, push, settings
+):
+    settings.CATALOGUE_CACHE_SECONDS = 0
+    AgencyFactory(code=AGENCY)
+    page_url = reverse("registry:agency", args=[AGENCY])
+    assert "Never synchronised" in client.get(page_url).content.decode()
+    first = envelope(version=2)
+    push(agency_token, [first])
+    assert "Healthy: in touch within its interval" in client.get(page_url).content.decode()
+    push(agency_token, [{**first, "version": 1}])
+    assert "1 record refused by the hub" in client.get(page_url).content.decode()
