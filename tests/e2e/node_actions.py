@@ -73,6 +73,34 @@ def set_sync_interval(seconds: int) -> int:
     return seconds
 
 
+def needing_attention() -> list[str]:
+    """The uids the admin's use-case list shows under `?attention=yes` to an agency admin of this
+    node (Django's test client inside the node's own process)."""
+    import secrets
+
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.urls import reverse
+
+    setup_test_environment()  # response.context, and "testserver" among the allowed hosts
+    user, _ = services.create_agency_admin(
+        username="e2e-agency-admin",
+        agency_code=settings.NODE_AGENCY,
+        password=secrets.token_urlsafe(24),
+    )
+    client = Client()
+    client.force_login(user)
+    answer = client.get(reverse("admin:registry_usecase_changelist"), {"attention": "yes"})
+    if answer.status_code != 200:
+        raise RuntimeError(f"the use-case list answered {answer.status_code}")
+    return sorted(str(use_case.uid) for use_case in answer.context["cl"].result_list)
+
+
+def publish_again(uid: str, above: int) -> int:
+    """The admin's "publish again" for one record: numbered above the version the network holds."""
+    return services.publish_again(_own(uid), above=above).version
+
+
 def _own(uid: str) -> UseCase:
     return UseCase.objects.own().get(uid=uuid.UUID(uid))
 
@@ -88,6 +116,8 @@ OPERATIONS = {
         delete,
         revoke_tokens,
         set_sync_interval,
+        needing_attention,
+        publish_again,
     )
 }
 
