@@ -40,7 +40,6 @@ from registry.serializers import (
     json_chunks,
     use_case_data,
 )
-from registry.views import cache_anonymous_get_today
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -288,7 +287,7 @@ class UseCaseListView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get_today)
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         today = timezone.localdate()
         qs, query = catalogue_queryset(request, today=today)
@@ -326,7 +325,7 @@ class UseCaseDetailView(CatalogueView):
         responses={200: UseCaseSerializer, **NOT_FOUND, **PROBLEMS},
         examples=[OpenApiExample("A use case", value=EXAMPLE_USE_CASE, response_only=True)],
     )
-    @method_decorator(cache_anonymous_get_today)
+    @method_decorator(cache_anonymous_get)
     def get(self, request, origin: str, uid):
         try:
             use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
@@ -382,7 +381,7 @@ class FacetsView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get_today)
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         today = timezone.localdate()
         _, query = catalogue_queryset(request, today=today)  # checks the filters and the search
@@ -432,7 +431,7 @@ class StatsView(CatalogueView):
             )
         ],
     )
-    @method_decorator(cache_anonymous_get_today)
+    @method_decorator(cache_anonymous_get)
     def get(self, request):
         today = timezone.localdate()
         qs, _ = catalogue_queryset(request, today=today)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.response import Response
 
 KEY_PREFIX = "registry:response:"
@@ -49,10 +49,12 @@ def _key(request) -> str | None:
         return None
     if request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META:
         return None
-    # The host and scheme are in the key because API answers carry absolute `next` links.
+    # The host and scheme are in the key because API answers carry absolute `next` links; the
+    # day, because whether a review is overdue changes at midnight.
     state = "|".join(
         (
             ANONYMOUS_TIER,
+            timezone.localdate().isoformat(),
             request.scheme,
             request.get_host(),
             translation.get_language() or "",

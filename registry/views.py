@@ -4,9 +4,7 @@ state of a page is a link that can be shared.
 """
 
 import datetime as dt
-import functools
 import uuid
-from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import FieldError
@@ -55,33 +53,9 @@ PAGE_FACETS = [
 ]
 # The review filter's box goes after this facet's.
 OVERDUE_AFTER = "stage"
-# An answer takes far less than this: see cache_anonymous_get_today.
-MIDNIGHT_MARGIN_SECONDS = 10
 
 
-def cache_anonymous_get_today(view: Callable) -> Callable:
-    """cache_anonymous_get for answers that depend on today's date (whether a review is overdue:
-    the filter, the badge, the notice, an agency's count). The cache's key does not hold the day,
-    so nothing is cached in the last CATALOGUE_CACHE_SECONDS (and a margin) before midnight:
-    an answer kept then could still be served after it."""
-    cached = cache_anonymous_get(view)
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if _seconds_to_midnight() < settings.CATALOGUE_CACHE_SECONDS + MIDNIGHT_MARGIN_SECONDS:
-            return view(request, *args, **kwargs)
-        return cached(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _seconds_to_midnight() -> float:
-    now = timezone.localtime()
-    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo)
-    return (midnight - now).total_seconds()
-
-
-@cache_anonymous_get_today
+@cache_anonymous_get
 def catalogue(request: HttpRequest) -> HttpResponse:
     params = request.GET
     search = params.get(SEARCH_PARAM, "")
@@ -123,7 +97,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/catalogue.html", context)
 
 
-@cache_anonymous_get_today
+@cache_anonymous_get
 def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse:
     parsed_uid = _canonical_uid(uid)
     if parsed_uid is None:
@@ -159,7 +133,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
 
 
-@cache_anonymous_get_today
+@cache_anonymous_get
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = get_object_or_404(Agency, code=code)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
