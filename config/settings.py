@@ -6,6 +6,7 @@ Production sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY, DEBUG=0 
 
 import os
 import re
+import urllib.parse
 from pathlib import Path
 
 import dj_database_url
@@ -206,6 +207,75 @@ SYNC_HEALTHY_WITHIN_SECONDS = env_int(
 )
 # How long the hub keeps its ledger of exchanges with agencies.
 SYNC_LEDGER_DAYS = env_int("SYNC_LEDGER_DAYS", 90)
+
+# E-mail notices (registry/notices.py), sent by the Celery worker. EMAIL_URL, else the usual
+# EMAIL_* variables (SMTP when EMAIL_HOST is set), else files in $DATA_DIR/mail: no server needed.
+EMAIL_SCHEMES = {
+    "smtp": "smtp",
+    "smtp+tls": "smtp",
+    "smtp+ssl": "smtp",
+    "smtps": "smtp",
+    "file": "filebased",
+    "console": "console",
+    "locmem": "locmem",
+}
+
+
+def email_from_url(url: str) -> dict[str, object]:
+    """Django's EMAIL_* settings from one URL: smtp://user:password@host:port (smtp+tls:// for
+    STARTTLS, smtp+ssl:// or smtps:// for implicit TLS), file:///folder, console://, locmem://.
+    A few lines here rather than a dependency: neither django-environ nor dj-email-url is
+    installed, and these schemes are all a node needs."""
+    parts = urllib.parse.urlsplit(url)
+    backend = EMAIL_SCHEMES.get(parts.scheme)
+    if backend is None:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL: unknown scheme {parts.scheme!r}; use one of {', '.join(EMAIL_SCHEMES)}"
+        )
+    config: dict[str, object] = {
+        "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"
+    }
+    if backend == "filebased":
+        if not parts.path:
+            raise ImproperlyConfigured("EMAIL_URL: give the folder, file:///var/mail/registry")
+        config["EMAIL_FILE_PATH"] = urllib.parse.unquote(parts.path)
+    elif backend == "smtp":
+        if not parts.hostname:
+            raise ImproperlyConfigured("EMAIL_URL: give the host, smtp://user:password@host:port")
+        ssl = parts.scheme in {"smtp+ssl", "smtps"}
+        tls = parts.scheme == "smtp+tls"
+        config.update(
+            EMAIL_HOST=parts.hostname,
+            EMAIL_PORT=parts.port or (465 if ssl else 587 if tls else 25),
+            EMAIL_HOST_USER=urllib.parse.unquote(parts.username or ""),
+            EMAIL_HOST_PASSWORD=urllib.parse.unquote(parts.password or ""),
+            EMAIL_USE_TLS=tls,
+            EMAIL_USE_SSL=ssl,
+        )
+    return config
+
+
+EMAIL_URL = env_str("EMAIL_URL", "")
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_URL:
+    globals().update(email_from_url(EMAIL_URL))
+# A mail server that stops answering fails the send (and the task retries) instead of hanging.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI registry <ai-registry@localhost>")
+# The address people reach this node's pages at: notices link to records under it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -318,3 +318,38 @@ class FeedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin}/{self.uid} v{self.version}{' (deleted)' if self.deleted else ''}"
+
+
+class Notice(models.Model):
+    """An e-mail notice to the agency (registry.notices). The row is claimed before the message is
+    sent: (kind, key, period) is unique, so a notice goes out once per event and period whatever
+    the number of workers or retries; a claim its worker left unsent is taken over after a
+    timeout. The message is kept whole so that the one who takes it over sends the same."""
+
+    class Kind(models.TextChoices):
+        REJECTIONS = "rejections", _("records refused by the hub")
+        REVIEWS = "reviews", _("reviews due")
+        STALE = "stale", _("unchanged in production")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    key = models.CharField(_("key"), max_length=200)
+    period = models.CharField(_("period"), max_length=64, blank=True)
+    recipients = models.JSONField(_("recipients"), default=list)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    # What the notice reports (the refusals of a digest), so a later digest reports only new ones.
+    records = models.JSONField(_("records"), default=list, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key", "period"], name="notice_once_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.period}".strip()
