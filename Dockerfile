@@ -11,6 +11,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY registry ./registry
+COPY catalogue ./catalogue
 COPY sync ./sync
 COPY federation ./federation
 COPY manage.py ./

@@ -11,7 +11,7 @@ a full CSV export's time with the server's peak RSS. Goal: p95 under 100 ms. Eve
 bounded in count and time; the server is stopped at the end.
 
 Each scenario is measured twice: "cached" repeats a few URLs, so anonymous answers come from the
-response cache (registry/response_cache.py, CATALOGUE_CACHE_SECONDS) after each worker's first
+response cache (catalogue/response_cache.py, CATALOGUE_CACHE_SECONDS) after each worker's first
 miss; "uncached" asks a URL never asked before on every request (other search words, filters,
 cursors, use cases), so every answer is computed afresh (up to --requests distinct URLs).
 """
@@ -359,8 +359,8 @@ def follow_next(args, pages: int) -> dict:
 
 def deep_cursors(count: int) -> list[str]:
     """Cursors of the title ordering at random depths in the back half of the public records."""
+    from catalogue.selectors import encode_cursor
     from registry.models import UseCase
-    from registry.selectors import encode_cursor
 
     public = UseCase.objects.filter(publication_level="public").order_by("title", "pk")
     total = public.count()
@@ -483,7 +483,7 @@ def main() -> None:
 
 
 def warm_every_worker(args) -> int:
-    """Each gunicorn worker builds its facet index (registry/facet_index.py) on the first count
+    """Each gunicorn worker builds its facet index (catalogue/facet_index.py) on the first count
     it makes: ask enough distinct counts at once that every worker has done so before anything
     is measured. With a cache shared by the workers, the cached scenarios would not: one worker
     computes, the others are served, and their builds would land in an uncached scenario."""

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "registry",
+    "catalogue",
     "sync",
 ]
 
@@ -286,11 +287,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# Catalogue API (/api/v1/, registry/api.py). Anonymous clients are throttled per IP address, in
+# Catalogue API (/api/v1/, catalogue/api.py). Anonymous clients are throttled per IP address, in
 # the default cache (per process unless CACHE_URL points at a shared one): "<n>/<sec|min|hour|day>".
 API_ANON_THROTTLE = env_str("API_ANON_THROTTLE", "120/min")
 # Anonymous answers of the catalogue's pages and API reads are cached whole for this many
-# seconds (registry/response_cache.py), so they may lag a change by that long; 0 turns it off.
+# seconds (catalogue/response_cache.py), so they may lag a change by that long; 0 turns it off.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI use-case registry: network catalogue API",
@@ -302,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "PREPROCESSING_HOOKS": ["registry.api.only_catalogue_endpoints"],
+    "PREPROCESSING_HOOKS": ["catalogue.api.only_catalogue_endpoints"],
     # The machines are offline: Swagger UI and ReDoc come from the sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

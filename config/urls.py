@@ -9,9 +9,9 @@ from drf_spectacular.views import (
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("federation/v1/", include("sync.urls")),
-    path("api/v1/", include("registry.api_urls")),
+    path("api/v1/", include("catalogue.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
     path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("", include("registry.urls")),
+    path("", include("catalogue.urls")),
 ]

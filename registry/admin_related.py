@@ -82,7 +82,7 @@ def similar_to_text(
 def as_json(use_case: UseCase) -> dict:
     catalogue_url = None
     if use_case.publication_level in v.SHARED_LEVELS:
-        catalogue_url = reverse("registry:use-case", args=[use_case.origin_id, use_case.uid])
+        catalogue_url = reverse("catalogue:use-case", args=[use_case.origin_id, use_case.uid])
     return {
         "origin": use_case.origin_id,
         "uid": str(use_case.uid),

@@ -231,7 +231,7 @@ class UseCase(models.Model):
             models.Index(fields=["stage"]),
             models.Index(fields=["ai_act_risk"]),
             models.Index(fields=["publication_level"]),
-            # The catalogue stamp's latest arrival (registry.counts.catalogue_stamp).
+            # The catalogue stamp's latest arrival (catalogue.counts.catalogue_stamp).
             models.Index(fields=["received_at"], name="usecase_received_at"),
         ]
 

@@ -39,7 +39,7 @@ TITLE_DOCUMENT_SQL = (
     "to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(title_en, ''))"
 )
 # PostgreSQL: rows whose title matches rank above all others (ts_rank stays far below this), and
-# are annotated IN_TITLE so that a page can be read from them first (registry.selectors).
+# are annotated IN_TITLE so that a page can be read from them first (catalogue.selectors).
 TITLE_TIER = 10
 IN_TITLE = "search_in_title"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)

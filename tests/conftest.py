@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings
 
-from registry import facet_index
+from catalogue import facet_index
 from tests.factories import AgencyFactory, UserFactory
 
 

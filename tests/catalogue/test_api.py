@@ -277,7 +277,7 @@ def test_search_ranks_title_matches_above_text_matches(anon_client, agencies):
 
 def test_search_pages_run_from_title_matches_to_text_matches_without_gaps(anon_client, agencies):
     """PostgreSQL reads a ranked page from the title matches first and from the others only when
-    those run out (registry.selectors._first_rows): pages across that seam lose nothing."""
+    those run out (catalogue.selectors._first_rows): pages across that seam lose nothing."""
     in_title = [
         UseCaseFactory(publication_level="public", title=f"Pharmacovigilance helper {i}")
         for i in range(3)

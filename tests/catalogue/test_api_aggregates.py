@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from django.core.cache import cache
 
-from registry import counts
+from catalogue import counts
 from registry import vocabularies as v
 from tests.catalogue.test_api import visible
 from tests.factories import UseCaseFactory

@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from registry.selectors import NETWORK_FIELDS, PUBLIC_FIELDS
+from catalogue.selectors import NETWORK_FIELDS, PUBLIC_FIELDS
 from registry.validation import NETWORK_ONLY_FIELDS
 from tests.catalogue.test_api import keys, visible
 from tests.factories import UseCaseFactory

@@ -1,5 +1,5 @@
-"""The catalogue's facets are counted in memory (registry.facet_index); the database's counts
-(registry.counts.facet_counts over the filtered queryset) are the reference they must equal."""
+"""The catalogue's facets are counted in memory (catalogue.facet_index); the database's counts
+(catalogue.counts.facet_counts over the filtered queryset) are the reference they must equal."""
 
 import datetime as dt
 import random
@@ -10,8 +10,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.utils import timezone
 
-from registry import counts, facet_index, selectors
-from registry.filters import FACET_FIELDS, FILTERS
+from catalogue import counts, facet_index, selectors
+from catalogue.filters import FACET_FIELDS, FILTERS
 from tests.factories import UseCaseFactory
 
 OTHER_FILTERS = [

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from registry import selectors
+from catalogue import selectors
 from tests.factories import AgencyFactory, UseCaseFactory
 
 TODAY = timezone.localdate()

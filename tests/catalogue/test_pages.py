@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import charts, counts
+from catalogue import charts, counts
 from registry.models import Agency
 from tests.factories import AgencyFactory, UseCaseFactory, UserFactory
 
@@ -96,7 +96,7 @@ def seed_catalogue() -> dict[str, Agency]:
 
 @pytest.fixture(autouse=True)
 def fresh_counts_cache():
-    """Counts are cached (registry.selectors.cached_counts); each test starts without."""
+    """Counts are cached (catalogue.selectors.cached_counts); each test starts without."""
     cache.clear()
     yield
     cache.clear()
@@ -114,7 +114,7 @@ def member_client(client, catalogue_data):
 
 
 def use_case_url(origin: str, uid: uuid.UUID) -> str:
-    return reverse("registry:use-case", args=[origin, uid])
+    return reverse("catalogue:use-case", args=[origin, uid])
 
 
 def result_titles(response) -> list[str]:
@@ -355,7 +355,7 @@ def test_members_see_network_only_fields(member_client):
 
 
 def test_every_record_field_has_a_place_on_the_use_case_page():
-    from registry.templatetags.catalogue import GROUPS, SHOWN_ELSEWHERE
+    from catalogue.templatetags.catalogue import GROUPS, SHOWN_ELSEWHERE
     from registry.validation import FIELDS
 
     grouped = {name for _id, _heading, names in GROUPS for name in names}

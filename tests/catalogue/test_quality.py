@@ -229,7 +229,7 @@ def test_stats_quality_follows_the_filters(anon_client, records):
 
 
 def test_stats_quality_takes_two_queries(anon_client, records, django_assert_max_num_queries):
-    from registry import counts, selectors
+    from catalogue import counts, selectors
 
     qs = selectors.visible_use_cases(user=None)
     with django_assert_max_num_queries(2):

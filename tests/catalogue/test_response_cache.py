@@ -1,5 +1,5 @@
 """Anonymous answers of the catalogue's pages and API reads are cached whole
-(registry/response_cache.py); what each visitor may see must never leak through the cache."""
+(catalogue/response_cache.py); what each visitor may see must never leak through the cache."""
 
 import uuid
 
@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import counts, response_cache
+from catalogue import counts, response_cache
 from tests.factories import UseCaseFactory
 
 PAGES = ["/", "/?search=signal&stage=pilot", "/agencies/", "/agencies/DE-BFARM/", "/statistics/"]

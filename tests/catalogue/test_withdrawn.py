@@ -99,7 +99,7 @@ def test_a_withdrawn_own_record_is_gone_with_its_agency_named(shared_own_record,
     response = client.get(use_case_url(settings.NODE_AGENCY, shared_own_record.uid))
 
     assert response.status_code == 410
-    html = assert_site_page(response, "registry/withdrawn.html")
+    html = assert_site_page(response, "catalogue/withdrawn.html")
     modified = shared_own_record.modified
     withdrawn_on = f"{modified.day} {modified:%B %Y}"
     assert "This use case was withdrawn by European Medicines Agency on" in html
@@ -115,7 +115,7 @@ def test_a_deleted_own_record_that_was_shared_is_gone_too(shared_own_record):
 
     assert response.status_code == 410
     assert "withdrawn by European Medicines Agency" in assert_site_page(
-        response, "registry/withdrawn.html"
+        response, "catalogue/withdrawn.html"
     )
 
 
@@ -132,7 +132,7 @@ def test_a_received_record_whose_tombstone_arrived_is_gone(home_member, who):
     response = client.get(use_case_url("FR-ANSM", uid))
 
     assert response.status_code == 410
-    html = assert_site_page(response, "registry/withdrawn.html")
+    html = assert_site_page(response, "catalogue/withdrawn.html")
     assert "withdrawn by Agence nationale de sécurité du médicament on" in html
     assert "14 February 2026" in html
 
@@ -217,5 +217,5 @@ def test_the_favicon_is_served_at_its_conventional_address():
 def test_pages_link_the_favicon(home):
     html = Client().get("/").content.decode()
 
-    assert '<link rel="icon" href="/static/registry/favicon.ico"' in html
-    assert '<link rel="icon" href="/static/registry/favicon.svg" type="image/svg+xml">' in html
+    assert '<link rel="icon" href="/static/catalogue/favicon.ico"' in html
+    assert '<link rel="icon" href="/static/catalogue/favicon.svg" type="image/svg+xml">' in html

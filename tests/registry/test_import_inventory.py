@@ -133,7 +133,7 @@ class TestTheUsInventory:
         assert (record.contact_email, record.gaps) == ("", ["contact_email"])
         # A name is not a contact, but it is kept where the agency will see it.
         named = UseCase.objects.get(source_key="us-omb-2025:DOC:DOC-195")
-        assert named.gaps == ["contact_email", "stage"]
+        assert named.gaps == ["stage", "contact_email"]  # in the form's order
         assert "Contact given in the source: Gerardo Nixon." in named.description
 
     def test_renamed_use_cases_keep_their_new_name_and_mention_the_old_one(self, us_import, db):

@@ -368,7 +368,7 @@ def test_dates_read_the_same_in_the_admin_and_the_catalogue(client_of, home_admi
     )
     admin_page = client_of(home_admin).get(change_url(use_case)).content.decode()
     catalogue = client_of(home_admin).get(
-        reverse("registry:use-case", args=[use_case.origin_id, str(use_case.uid)])
+        reverse("catalogue:use-case", args=[use_case.origin_id, str(use_case.uid)])
     )
     assert 'value="2025-03-01"' in admin_page  # the date picker's ISO value
     assert "1 March 2025" in catalogue.content.decode()

@@ -267,7 +267,7 @@ def test_the_hubs_agency_page_shows_when_the_agency_synced_and_its_health(
 ):
     settings.CATALOGUE_CACHE_SECONDS = 0
     AgencyFactory(code=AGENCY)
-    page_url = reverse("registry:agency", args=[AGENCY])
+    page_url = reverse("catalogue:agency", args=[AGENCY])
     assert "Never synchronised" in client.get(page_url).content.decode()
     first = envelope(version=2)
     push(agency_token, [first])

@@ -1,4 +1,4 @@
-"""The catalogue's web pages. Thin views over registry.selectors, which decides what each visitor
+"""The catalogue's web pages. Thin views over catalogue.selectors, which decides what each visitor
 may see (the same rules as the API); everything a page shows is in its query string, so every
 state of a page is a link that can be shared.
 """
@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from registry import charts, quality, selectors, services
+from catalogue import charts, selectors
+from catalogue.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
+from catalogue.response_cache import cache_anonymous_get
+from registry import quality, services
 from registry import vocabularies as v
-from registry.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
 from registry.models import Agency, FeedEntry, UseCase
-from registry.response_cache import cache_anonymous_get
 
 PAGE_SIZE = 20
 SEARCH_PARAM = "search"
@@ -94,7 +95,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "export_json_url": _export_url("api:use-case-export-json", params),
         "show_level": selectors.sees_network(request.user),
     }
-    return render(request, "registry/catalogue.html", context)
+    return render(request, "catalogue/catalogue.html", context)
 
 
 @cache_anonymous_get
@@ -120,7 +121,7 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
             lambda: selectors.similar_use_cases(use_case, user=request.user, limit=SIMILAR_LIMIT),
         ),
     }
-    return render(request, "registry/use_case.html", context)
+    return render(request, "catalogue/use_case.html", context)
 
 
 @cache_anonymous_get
@@ -130,7 +131,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
         selectors.visible_use_cases(user=request.user),
         lambda: list(selectors.agency_summaries(user=request.user)),
     )
-    return render(request, "registry/agency_list.html", {"nav": "agencies", "agencies": agencies})
+    return render(request, "catalogue/agency_list.html", {"nav": "agencies", "agencies": agencies})
 
 
 @cache_anonymous_get
@@ -167,12 +168,12 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
         ),
         "results": _result_items(page.items, "", today),
         "page": _page_links(request, page),
-        "catalogue_url": f"{reverse('registry:home')}?agency={agency.code}",
+        "catalogue_url": f"{reverse('catalogue:home')}?agency={agency.code}",
         "quality": mix["quality"],
         "overdue": mix["quality"]["flags"][quality.REVIEW_OVERDUE],
-        "overdue_url": f"{reverse('registry:home')}?agency={agency.code}&review_overdue=1",
+        "overdue_url": f"{reverse('catalogue:home')}?agency={agency.code}&review_overdue=1",
     }
-    return render(request, "registry/agency.html", context)
+    return render(request, "catalogue/agency.html", context)
 
 
 @cache_anonymous_get
@@ -181,7 +182,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     # The same entry as the API's /stats/ without filters, so both share one count.
     stats = selectors.catalogue_stats(visible, today=timezone.localdate())
     agency_bars = [
-        charts.Bar(row["code"], row["count"], reverse("registry:agency", args=[row["code"]]))
+        charts.Bar(row["code"], row["count"], reverse("catalogue:agency", args=[row["code"]]))
         for row in stats["by_agency"]
     ]
     chart_list = [
@@ -216,14 +217,14 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "charts": chart_list,
         "quality": stats["quality"],
     }
-    return render(request, "registry/statistics.html", context)
+    return render(request, "catalogue/statistics.html", context)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers and feed readers ask for /favicon.ico whatever a page links; the icon itself is
     a static file (served by WhiteNoise, under a hashed name in production, so the redirect is
     temporary)."""
-    return HttpResponseRedirect(static("registry/favicon.ico"))
+    return HttpResponseRedirect(static("catalogue/favicon.ico"))
 
 
 def _facets(params, search, user, agency_names, today: dt.date) -> tuple[list[dict], int]:
@@ -460,7 +461,7 @@ def _withdrawn_or_not_found(request: HttpRequest, *, origin: str, uid: uuid.UUID
         return _not_found(request)
     agency = Agency.objects.filter(code=origin).first()
     context = {"agency_name": agency.name if agency else origin, "withdrawn_on": tombstone.modified}
-    return render(request, "registry/withdrawn.html", context, status=410)
+    return render(request, "catalogue/withdrawn.html", context, status=410)
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -471,4 +472,4 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _bad_request(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
     context = {"errors": errors, "nav": "catalogue"}
-    return render(request, "registry/bad_request.html", context, status=400)
+    return render(request, "catalogue/bad_request.html", context, status=400)

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from registry import views
+from catalogue import views
 
-app_name = "registry"
+app_name = "catalogue"
 
 urlpatterns = [
     path("", views.catalogue, name="home"),

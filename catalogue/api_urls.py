@@ -3,7 +3,7 @@ uids are unique within their origin agency, not across the network."""
 
 from django.urls import path, re_path
 
-from registry import api
+from catalogue import api
 
 app_name = "api"
 

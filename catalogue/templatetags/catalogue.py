@@ -1,6 +1,6 @@
 """How the catalogue pages show a record's fields: readable groups, labels from the model's verbose
 names, vocabulary labels instead of codes. Which fields a visitor may see is decided by
-registry.selectors.visible_fields; these tags only format what they are given.
+catalogue.selectors.visible_fields; these tags only format what they are given.
 """
 
 from django import template

@@ -15,10 +15,10 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from catalogue.selectors import NETWORK_FIELDS
 from registry import quality
 from registry import vocabularies as v
 from registry.models import UseCase
-from registry.selectors import NETWORK_FIELDS
 from registry.validation import NETWORK_ONLY_FIELDS
 
 PROVENANCE_FIELDS = (

@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.utils import timezone, translation
 from rest_framework.response import Response
 
-KEY_PREFIX = "registry:response:"
+KEY_PREFIX = "catalogue:response:"
 # The only visibility tier whose answers are cached; part of the key so that another tier,
 # should one ever be cached, can never be served an anonymous answer or the reverse.
 ANONYMOUS_TIER = "public"

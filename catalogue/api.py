@@ -1,4 +1,4 @@
-"""The catalogue's REST API (/api/v1/): thin views over registry.selectors.
+"""The catalogue's REST API (/api/v1/): thin views over catalogue.selectors.
 
 Authentication: HTTP Basic (an account of this node, over HTTPS in production) or the admin's
 session cookie. Anonymous callers see public records and P-tier fields and are throttled
@@ -24,12 +24,10 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler
 
-from registry import search as fulltext
-from registry import selectors
-from registry.filters import FILTERS, FilterInvalid
-from registry.models import Agency, UseCase
-from registry.response_cache import cache_anonymous_get
-from registry.serializers import (
+from catalogue import selectors
+from catalogue.filters import FILTERS, FilterInvalid
+from catalogue.response_cache import cache_anonymous_get
+from catalogue.serializers import (
     AgencyListSerializer,
     FacetsSerializer,
     ProblemSerializer,
@@ -40,6 +38,8 @@ from registry.serializers import (
     json_chunks,
     use_case_data,
 )
+from registry import search as fulltext
+from registry.models import Agency, UseCase
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

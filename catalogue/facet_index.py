@@ -5,9 +5,9 @@ which made counting the costly part of a catalogue page (tens of milliseconds pe
 100,000 records). Each process instead keeps one small array per enumerated field, agency and
 country (about 3 MB at 100,000 records) and counts any combination of their filters in a few
 vectorised passes. Filters the arrays do not hold (yes/no fields, dates) and the full-text search
-are applied by the database, which hands over the matching primary keys (registry.selectors).
+are applied by the database, which hands over the matching primary keys (catalogue.selectors).
 
-The arrays are rebuilt when the catalogue stamp changes (registry.counts.catalogue_stamp), so
+The arrays are rebuilt when the catalogue stamp changes (catalogue.counts.catalogue_stamp), so
 counts lag a change by up to STAMP_SECONDS as before, and at least every MAX_AGE_SECONDS.
 """
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
+from catalogue.counts import catalogue_stamp
+from catalogue.filters import FACET_FIELDS, FILTERS
 from registry import vocabularies as v
-from registry.counts import catalogue_stamp
-from registry.filters import FACET_FIELDS, FILTERS
 from registry.models import UseCase
 
 # Drafts and internal records never reach the catalogue, so they are not held.

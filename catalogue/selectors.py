@@ -11,9 +11,9 @@ Typical use:
     page = paginate_use_cases(qs, ordering="relevance", cursor=None, page_size=20)
     snippets = search_snippets(page.items, query=...)                   # {pk: safe HTML}
 
-Counting (facet_counts, network_stats, quality_stats, cached_counts) lives in registry.counts
+Counting (facet_counts, network_stats, quality_stats, cached_counts) lives in catalogue.counts
 and is re-exported here; the catalogue's facets are counted in memory (catalogue_facet_counts, over
-registry.facet_index).
+catalogue.facet_index).
 """
 
 import base64
@@ -41,10 +41,8 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 
-from registry import facet_index
-from registry import search as fulltext
-from registry import vocabularies as v
-from registry.counts import (
+from catalogue import facet_index
+from catalogue.counts import (
     cached_counts,
     catalogue_stamp,
     facet_counts,
@@ -54,7 +52,7 @@ from registry.counts import (
     quality_summary,
     shaped_counts,
 )
-from registry.filters import (
+from catalogue.filters import (
     FACET_FIELDS,
     FILTERS,
     FilterInvalid,
@@ -63,11 +61,13 @@ from registry.filters import (
     parsed_to_q,
     review_overdue_q,
 )
+from registry import search as fulltext
+from registry import vocabularies as v
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, NETWORK_ONLY_FIELDS
 
 DEFAULT_PAGE_SIZE = 20
-REVIEW_OVERDUE = "review_overdue"  # the filter (registry.filters) and the facet-like count
+REVIEW_OVERDUE = "review_overdue"  # the filter (catalogue.filters) and the facet-like count
 MAX_PAGE_SIZE = 200
 PUBLIC_FIELDS: tuple[str, ...] = tuple(
     name for name in FIELDS if name not in NETWORK_ONLY_FIELDS and name != "publication_level"
@@ -112,7 +112,7 @@ def get_use_case(*, user, origin: str, uid) -> UseCase:
 def filter_use_cases(
     qs: QuerySet[UseCase], *, params: Mapping, user, today: dt.date | None = None
 ) -> QuerySet[UseCase]:
-    """Apply the catalogue's filter parameters (registry.filters.FILTERS); FilterInvalid names
+    """Apply the catalogue's filter parameters (catalogue.filters.FILTERS); FilterInvalid names
     each bad parameter. Unknown parameters are ignored. review_overdue is as of today (default:
     the server's date)."""
     return qs.filter(filters_to_q(params, network=sees_network(user), today=today))
@@ -285,7 +285,7 @@ def _typed_key(key: Any, kind: str) -> Any:
     raise ValueError
 
 
-# ---- facets and statistics (registry.counts) ---------------------------------------------------
+# ---- facets and statistics (catalogue.counts) ---------------------------------------------------
 
 
 def facet_fields(*, user) -> tuple[str, ...]:
@@ -304,7 +304,7 @@ def catalogue_facet_counts(
     today: dt.date | None = None,
 ) -> tuple[dict[str, dict[str, int]], int]:
     """({facet: {value: count}}, total) for the use cases user may see that match params and
-    search, counted in memory (registry.facet_index). The database applies only what the
+    search, counted in memory (catalogue.facet_index). The database applies only what the
     index does not hold (yes/no and date filters, the search) and hands over primary keys.
     widen: a facet with values chosen is counted as if it had none (FacetIndex.counts).
     fields may name REVIEW_OVERDUE: {"1": how many of the matches are overdue as of today}."""

@@ -5,7 +5,7 @@ all groups are counted in two queries (GROUPING SETS for single-valued fields an
 conditional counts for list fields) over the covering index of migration 0004; SQLite runs one
 query per group. cached_counts keeps results under a stamp of the catalogue, itself cached for
 STAMP_SECONDS, so counts may lag a change by up to that many seconds.
-Callers use these through registry.selectors.
+Callers use these through catalogue.selectors.
 """
 
 import datetime as dt
@@ -19,17 +19,17 @@ from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
+from catalogue.filters import FACET_FIELDS, FILTERS, list_contains
 from registry import quality
 from registry import vocabularies as v
-from registry.filters import FACET_FIELDS, FILTERS, list_contains
 from registry.models import Agency, UseCase
 
 COUNTS_CACHE_SECONDS = 300
 # The stamp itself is kept this long, so busy pages skip its scan of every row: cached counts
 # may lag a change to the catalogue by up to STAMP_SECONDS.
 STAMP_SECONDS = 5
-STAMP_KEY = "registry:counts:stamp"
-# What anyone may see counted; registry.selectors.facet_fields gives a user's own set.
+STAMP_KEY = "catalogue:counts:stamp"
+# What anyone may see counted; catalogue.selectors.facet_fields gives a user's own set.
 PUBLIC_FACETS: tuple[str, ...] = tuple(
     name for name in FACET_FIELDS if not FILTERS[name].network_only
 )
@@ -263,7 +263,7 @@ def cached_counts(kind: str, qs: QuerySet[UseCase], compute: Callable[[], Any]) 
     except EmptyResultSet:
         return compute()
     state = f"{kind}|{sql}|{params!r}|{catalogue_stamp()}"
-    key = "registry:counts:" + hashlib.sha256(state.encode()).hexdigest()
+    key = "catalogue:counts:" + hashlib.sha256(state.encode()).hexdigest()
     value = cache.get(key)
     if value is None:
         value = compute()
