@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from registry import feed
 from registry.feed import START, Position
-from sync import protocol, receiver, serving
+from sync import notices, protocol, receiver, serving
 from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
 from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
 
@@ -332,6 +332,9 @@ def _remember_rejections(peer: Peer, entries: list, results: list[dict]) -> None
             settled.append(entry.uid)
     if settled and Rejection.objects.filter(peer=peer).exists():
         Rejection.objects.filter(peer=peer, uid__in=settled).delete()
+    if len(settled) < len(entries):
+        # The agency hears of refusals by e-mail (once per new refusal, sync/notices.py).
+        notices.send_rejection_digest.delay_on_commit()
 
 
 def _peer_version(answer: dict) -> int | None:

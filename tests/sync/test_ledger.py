@@ -274,3 +274,22 @@ def test_the_hubs_agency_page_shows_when_the_agency_synced_and_its_health(
     assert "Healthy: in touch within its interval" in client.get(page_url).content.decode()
     push(agency_token, [{**first, "version": 1}])
     assert "1 record refused by the hub" in client.get(page_url).content.decode()
+
+
+def test_a_push_that_leaves_a_refusal_queues_the_e_mail_digest(
+    hub, peer, home_agency, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(
+        "sync.notices.send_rejection_digest.delay", lambda *a, **k: queued.append(1)
+    )
+    publish()
+    hub.status_for = lambda e: "applied"
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(peer)
+    assert queued == []
+    publish(title="Refused")
+    hub.status_for = lambda e: "rejected"
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(peer)
+    assert queued == [1]
