@@ -35,6 +35,7 @@ NODE_SETTINGS = (
     "STATIC_ROOT",
     "HUB_URL",
     "HUB_TOKEN",
+    "SITE_URL",
     "SECRET_KEY",
     "DEBUG",
     "ALLOWED_HOSTS",
@@ -104,6 +105,7 @@ class Node:
             DEBUG="0" if c.production else "1",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SYNC_INTERVAL_SECONDS=str(c.sync_interval),
+            SITE_URL=self.url,  # notices link to this node's pages
         )
         if c.database_url:
             env["DATABASE_URL"] = c.database_url

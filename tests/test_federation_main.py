@@ -389,3 +389,13 @@ def test_a_venv_that_cannot_get_pip_is_removed_with_a_hint(tmp_path, monkeypatch
     with pytest.raises(SystemExit, match="install the python3-venv package"):
         bootstrap.main()
     assert not (tmp_path / ".venv").exists()
+
+
+def test_each_node_links_its_notices_to_its_own_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("SITE_URL", "http://caller.example")
+    federation = Federation(run_dir=tmp_path, base_port=9100)
+    urls = {
+        node.config.agency: node.environment()["SITE_URL"] for node in federation.nodes.values()
+    }
+    assert urls == {node.config.agency: node.url for node in federation.nodes.values()}
+    assert len(set(urls.values())) == 3
