@@ -18,7 +18,7 @@ from registry import quality, services
 from registry import vocabularies as v
 from registry.admin_related import RelatedUseCasesAdminMixin
 from registry.forms import UseCaseAdminForm
-from registry.models import Agency, FeedEntry, NoUseCaseAttestation, UseCase, User
+from registry.models import Agency, FeedEntry, Notice, NoUseCaseAttestation, UseCase, User
 from registry.validation import FIELDS, publication_gaps
 
 admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
@@ -549,3 +549,29 @@ class NoUseCaseAttestationAdmin(admin.ModelAdmin):
             obj.agency = request.user.agency or Agency.objects.get(code=settings.NODE_AGENCY)
             obj.attested_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """What this node sent its agency by e-mail (registry.notices), read-only."""
+
+    list_display = ("created", "kind", "subject", "sent_at")
+    list_filter = ("kind",)
+    search_fields = ("subject", "body")
+    fields = ("kind", "period", "subject", "recipients", "body", "created", "claimed_at", "sent_at")
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or is_home_agency_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

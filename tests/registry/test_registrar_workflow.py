@@ -392,3 +392,14 @@ def test_what_a_draft_lacks_is_listed_in_the_forms_order(db):
     use_case = UseCaseFactory.build(**{k: v for k, v in record.items() if k != "related"})
     use_case.refresh_quality()
     assert use_case.gaps == ["summary", "purpose", "contact_email"]
+
+
+def test_the_agencys_admins_read_what_was_sent_to_them_by_e_mail(client_of, home_admin):
+    from registry.models import Notice
+
+    Notice.objects.create(kind="reviews", key="k", period="2026-W48", subject="2 reviews due",
+                          body="...", recipients=["a@example.eu"])  # fmt: skip
+    page = client_of(home_admin).get(reverse("admin:registry_notice_changelist"))
+    assert page.status_code == 200 and "2 reviews due" in page.content.decode()
+    add = client_of(home_admin).get(reverse("admin:registry_notice_add"))
+    assert add.status_code == 403
