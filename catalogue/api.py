@@ -24,7 +24,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler
 
-from catalogue import selectors
+from catalogue import changes, selectors
 from catalogue.filters import FILTERS, FilterInvalid
 from catalogue.response_cache import cache_anonymous_get
 from catalogue.serializers import (
@@ -273,8 +273,8 @@ class UseCaseListView(CatalogueView):
         summary="List and search use cases",
         description="The node's whole view (own and received records) as far as the caller may "
         "see it, filtered, searched, sorted, one keyset page at a time: follow `next`.",
-        parameters=LIST_PARAMETERS,
-        responses={200: UseCasePageSerializer, **PROBLEMS},
+        parameters=[*LIST_PARAMETERS, *changes.OPENAPI_PARAMETERS],
+        responses={200: changes.ChangesPageSerializer, **PROBLEMS},
         examples=[
             OpenApiExample(
                 "A page",
@@ -291,6 +291,8 @@ class UseCaseListView(CatalogueView):
     def get(self, request):
         today = timezone.localdate()
         qs, query = catalogue_queryset(request, today=today)
+        if changes.asks_for_changes(request.query_params):
+            return _changes_response(request, qs, query=query, today=today)
         ordering = _ordering(request, searching=bool(query.strip()))
         size = _page_size(request)
         try:
@@ -314,6 +316,37 @@ class UseCaseListView(CatalogueView):
         if page.next_cursor:
             next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
         return Response({"results": results, "next": next_url, "ordering": ordering})
+
+
+def _changes_response(request, qs, *, query: str, today) -> Response:
+    """The list for harvesters (changed_since, include_withdrawn): catalogue.changes."""
+    params = request.query_params
+    try:
+        since = changes.parse_changed_since(params.get(changes.CHANGED_SINCE))
+        include = changes.parse_include_withdrawn(params.get(changes.INCLUDE_WITHDRAWN))
+        if params.get("ordering") not in (None, "", "modified"):
+            raise changes.ChangesInvalid({"ordering": ["Changes are listed by modified only."]})
+        withdrawn = None
+        if include:
+            withdrawn = changes.withdrawals(user=request.user, params=params, today=today)
+        page = changes.page_of_changes(
+            qs, withdrawn, since=since, cursor=params.get("cursor"), page_size=_page_size(request)
+        )
+    except changes.ChangesInvalid as exc:
+        raise exceptions.ValidationError(exc.errors) from None
+    fields = selectors.visible_fields(user=request.user)
+    live = [item for item in page.items if isinstance(item, UseCase)]
+    snippets = selectors.search_snippets(live, query=query) if query.strip() else {}
+    results = [
+        use_case_data(item, fields=fields, snippet=snippets.get(item.pk), today=today)
+        if isinstance(item, UseCase)
+        else changes.withdrawal_data(item)
+        for item in page.items
+    ]
+    next_url = None
+    if page.next_cursor:
+        next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+    return Response({"results": results, "next": next_url, "ordering": "modified"})
 
 
 class UseCaseDetailView(CatalogueView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import views
+from catalogue import feeds, views
 
 app_name = "catalogue"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("agencies/", views.agency_list, name="agency-list"),
     path("agencies/<str:code>/", views.agency_detail, name="agency"),
     path("statistics/", views.statistics, name="statistics"),
+    path("feeds/use-cases.atom", feeds.use_case_feed, name="feed"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

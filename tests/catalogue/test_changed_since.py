@@ -1,0 +1,215 @@
+"""changed_since and include_withdrawn on /api/v1/use-cases/: harvesters get every change at or
+after an instant (inclusive, to the microsecond), oldest first by modified then id, in keyset pages
+that never skip records sharing an instant, and withdrawals when asked, as far as they may know of
+them. Runs on SQLite and PostgreSQL alike (DATABASE_URL)."""
+
+import datetime as dt
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+from registry import services
+from tests.catalogue.conftest import basic_auth
+from tests.factories import AgencyFactory, UseCaseFactory, UserFactory
+
+URL = "/api/v1/use-cases/"
+BOUNDARY = dt.datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@pytest.fixture
+def home(db):
+    return AgencyFactory(code=settings.NODE_AGENCY, name="European Medicines Agency", country="EU")
+
+
+def public(home, title: str, modified: dt.datetime, **fields):
+    return UseCaseFactory(
+        origin=home, publication_level="public", title=title, modified=modified, **fields
+    )
+
+
+def listed(client, query: str) -> list[dict]:
+    response = client.get(f"{URL}?{query}")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def harvest(client, query: str) -> list[dict]:
+    """Every page, following `next`."""
+    results, url = [], f"{URL}?{query}"
+    while url:
+        body = client.get(url).json()
+        results += body["results"]
+        url = body["next"]
+    return results
+
+
+def test_changed_since_is_inclusive_to_the_microsecond(home, anon_client):
+    public(home, "Before", BOUNDARY - MICROSECOND)
+    public(home, "At", BOUNDARY)
+    public(home, "After", BOUNDARY + MICROSECOND)
+
+    since = quote(BOUNDARY.isoformat())
+    results = listed(anon_client, f"changed_since={since}")
+
+    assert [item["title"] for item in results] == ["At", "After"]
+
+
+def test_an_offset_is_honoured_and_an_unencoded_plus_is_read_as_one(home, anon_client):
+    public(home, "Before", BOUNDARY - MICROSECOND)
+    public(home, "At", BOUNDARY)
+    in_paris = BOUNDARY.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()
+
+    encoded = listed(anon_client, f"changed_since={quote(in_paris)}")
+    unencoded = listed(anon_client, f"changed_since={in_paris}")  # "+" arrives as a space
+
+    assert [item["title"] for item in encoded] == ["At"]
+    assert [item["title"] for item in unencoded] == ["At"]
+
+
+def test_changes_are_ordered_by_modified_then_id_and_pages_skip_nothing(home, anon_client):
+    for i in range(7):  # three share one instant: the id orders them
+        public(home, f"R{i}", BOUNDARY + dt.timedelta(seconds=min(i, 3)))
+    UseCaseFactory(origin=home, publication_level="network", modified=BOUNDARY, title="Hidden")
+
+    results = harvest(anon_client, "changed_since=2026-03-01T00:00:00Z&page_size=2")
+
+    assert [item["title"] for item in results] == [f"R{i}" for i in range(7)]
+    assert anon_client.get(f"{URL}?changed_since=2026-03-01T00:00:00Z").json()["ordering"] == (
+        "modified"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2026-03-01",
+        "2026-03-01T12:00:00",
+        "2026-02-30T00:00:00Z",
+        "9999-12-31T23:59:59-23:00",
+    ],
+)
+def test_a_bad_or_naive_changed_since_is_a_400_naming_it(db, anon_client, value):
+    response = anon_client.get(URL, {"changed_since": value})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert list(response.json()["errors"]) == ["changed_since"]
+
+
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("changed_since=2026-01-01T00:00:00Z&ordering=title", "ordering"),
+        ("include_withdrawn=perhaps", "include_withdrawn"),
+        ("changed_since=2026-01-01T00:00:00Z&cursor=bm9wZQ", "cursor"),
+        ("changed_since=2026-01-01T00:00:00Z&stage=someday", "stage"),
+    ],
+)
+def test_other_bad_parameters_of_a_harvest_are_named(db, anon_client, query, parameter):
+    response = anon_client.get(f"{URL}?{query}")
+
+    assert response.status_code == 400
+    assert parameter in response.json()["errors"]
+
+
+def test_the_catalogue_filters_apply_to_changes(home, anon_client):
+    public(home, "Pilot", BOUNDARY, stage="pilot")
+    public(home, "Idea", BOUNDARY, stage="idea")
+
+    results = listed(anon_client, "changed_since=2026-01-01T00:00:00Z&stage=pilot")
+
+    assert [item["title"] for item in results] == ["Pilot"]
+
+
+# ---- include_withdrawn ------------------------------------------------------------------------
+
+
+def withdrawn_items(results: list[dict]) -> list[dict]:
+    return [item for item in results if item.get("withdrawn")]
+
+
+def test_withdrawn_records_are_listed_as_such_only_when_asked(home, anon_client):
+    use_case = services.set_publication_level(UseCaseFactory(origin=home), "public")
+    services.withdraw(use_case)
+
+    without = listed(anon_client, "changed_since=2026-01-01T00:00:00Z")
+    with_withdrawn = listed(anon_client, "changed_since=2026-01-01T00:00:00Z&include_withdrawn=1")
+
+    assert without == []
+    assert with_withdrawn == [
+        {
+            "origin": settings.NODE_AGENCY,
+            "uid": str(use_case.uid),
+            "version": use_case.version,
+            "modified": use_case.modified.isoformat().replace("+00:00", "Z"),
+            "withdrawn": True,
+        }
+    ]
+
+
+def test_a_withdrawal_is_at_or_after_the_instant_like_any_change(home, anon_client):
+    use_case = services.set_publication_level(UseCaseFactory(origin=home), "public")
+    services.withdraw(use_case)
+    at = use_case.modified
+
+    def asked(moment):
+        return listed(anon_client, f"include_withdrawn=1&changed_since={quote(moment.isoformat())}")
+
+    assert len(asked(at)) == 1
+    assert asked(at + MICROSECOND) == []
+
+
+def test_anonymous_harvesters_never_learn_of_network_withdrawals(home, anon_client):
+    member = UserFactory(username="harvester", agency=home, is_staff=False)
+    use_case = services.set_publication_level(UseCaseFactory(origin=home), "network")
+    services.withdraw(use_case)
+    query = "include_withdrawn=true"
+
+    anonymous = listed(anon_client, query)
+    anon_client.credentials(HTTP_AUTHORIZATION=basic_auth("harvester", "correct-horse-battery"))
+    as_member = listed(anon_client, query)
+
+    assert anonymous == []
+    assert [item["uid"] for item in withdrawn_items(as_member)] == [str(use_case.uid)]
+    assert member.is_authenticated
+
+
+def test_withdrawals_and_records_share_one_order_across_pages(home, anon_client):
+    gone = []
+    for i in range(3):
+        use_case = services.set_publication_level(
+            UseCaseFactory(origin=home, title=f"Gone {i}"), "public"
+        )
+        gone.append(services.withdraw(use_case))
+    public(home, "Live early", gone[0].modified - dt.timedelta(seconds=1))
+    public(home, "Live tie", gone[1].modified)  # same instant: the live record comes first
+    public(home, "Live late", gone[2].modified + dt.timedelta(seconds=1))
+
+    results = harvest(anon_client, "include_withdrawn=1&page_size=2")
+
+    names = [item.get("title") or f"withdrawn {item['uid']}" for item in results]
+    assert names == [
+        "Live early",
+        f"withdrawn {gone[0].uid}",
+        "Live tie",
+        f"withdrawn {gone[1].uid}",
+        f"withdrawn {gone[2].uid}",
+        "Live late",
+    ]
+
+
+# ---- documented -------------------------------------------------------------------------------
+
+
+def test_the_schema_documents_both_parameters_and_the_withdrawal_item(db, anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+
+    operation = schema["paths"]["/api/v1/use-cases/"]["get"]
+    names = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert names["changed_since"]["schema"]["format"] == "date-time"
+    assert names["include_withdrawn"]["schema"]["type"] == "boolean"
+    withdrawal = schema["components"]["schemas"]["Withdrawal"]
+    assert set(withdrawal["required"]) == {"origin", "uid", "version", "modified", "withdrawn"}
