@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from registry import services as registry_services
 from registry.admin import UseCaseAdmin
+from registry import vocabularies as v
 from registry.models import Agency, UseCase
 from sync import auth, ledger, tasks
 from sync.models import (
@@ -280,6 +281,8 @@ class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
             return "–"
         refusals = list(_refusals_of(use_case.origin_id, use_case.uid).select_related("peer"))
         if not refusals:
+            if use_case.publication_level not in v.SHARED_LEVELS:
+                return _("Not shared: this level stays at this agency.")
             return _("Nothing refused: the network holds what this node sent.")
         return format_html_join(
             "",
