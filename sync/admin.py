@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from registry import services as registry_services
-from registry.admin import UseCaseAdmin
 from registry import vocabularies as v
+from registry.admin import UseCaseAdmin
 from registry.models import Agency, UseCase
 from sync import auth, ledger, tasks
 from sync.models import (
