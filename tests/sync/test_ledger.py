@@ -293,3 +293,11 @@ def test_a_push_that_leaves_a_refusal_queues_the_e_mail_digest(
     with django_capture_on_commit_callbacks(execute=True):
         sync(peer)
     assert queued == [1]
+
+
+def test_a_record_never_shared_says_so_instead_of_nothing_refused(client, ema_admin):
+    draft = UseCaseFactory(publication_level="draft")
+    client.force_login(ema_admin)
+    page = client.get(reverse("admin:registry_usecase_change", args=[draft.pk])).content.decode()
+    assert "Not shared: this level stays at this agency." in page
+    assert "Nothing refused" not in page
