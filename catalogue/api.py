@@ -5,6 +5,7 @@ session cookie. Anonymous callers see public records and P-tier fields and are t
 (settings.API_ANON_THROTTLE). Errors are RFC 9457 problem bodies (application/problem+json).
 """
 
+from collections.abc import Iterator
 from http import HTTPStatus
 
 from django.conf import settings
@@ -524,20 +525,24 @@ class ExportView(CatalogueView):
     """A filtered view in full, streamed row by row (constant memory at any size)."""
 
     export_format = "csv"
+    file_name = "use-cases"
 
     def get(self, request):
         qs, query = catalogue_queryset(request, today=timezone.localdate())
         ordering = _ordering(request, searching=bool(query.strip()))
         rows = selectors.ordered_use_cases(qs, ordering=ordering)
         fields = selectors.visible_fields(user=request.user)
-        if self.export_format == "csv":
-            body, content_type = csv_lines(rows, fields=fields), "text/csv; charset=utf-8"
-        else:
-            body, content_type = json_chunks(rows, fields=fields), "application/json"
+        body, content_type = self.stream(request, rows, fields=fields)
         response = StreamingHttpResponse(body, content_type=content_type)
-        name = f"use-cases.{self.export_format}"
+        name = f"{self.file_name}.{self.export_format}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+    def stream(self, request, rows, *, fields: tuple[str, ...]) -> tuple[Iterator[str], str]:
+        """The body's chunks and content type; a crosswalk export writes its own shape."""
+        if self.export_format == "csv":
+            return csv_lines(rows, fields=fields), "text/csv; charset=utf-8"
+        return json_chunks(rows, fields=fields), "application/json"
 
 
 EXPORT_PARAMETERS = [*_filter_parameters(), SEARCH_PARAMETER, LIST_PARAMETERS[-3]]

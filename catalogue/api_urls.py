@@ -4,6 +4,7 @@ uids are unique within their origin agency, not across the network."""
 from django.urls import path, re_path
 
 from catalogue import api
+from catalogue.crosswalks import eu_ai_act, uk_atrs
 
 app_name = "api"
 
@@ -24,5 +25,31 @@ urlpatterns = [
     path("facets/", api.FacetsView.as_view(), name="facets"),
     path("stats/", api.StatsView.as_view(), name="stats"),
     path("agencies/", api.AgencyListView.as_view(), name="agency-list"),
+    # Crosswalks to the UK ATRS and the EU AI Act database (docs/crosswalk-*.md).
+    path(
+        "use-cases/export.uk-atrs.csv",
+        uk_atrs.AtrsCSVExportView.as_view(),
+        name="use-case-export-uk-atrs-csv",
+    ),
+    path(
+        "use-cases/export.uk-atrs.json",
+        uk_atrs.AtrsJSONExportView.as_view(),
+        name="use-case-export-uk-atrs-json",
+    ),
+    path(
+        "use-cases/<str:origin>/<uuid:uid>/uk-atrs.json",
+        uk_atrs.AtrsRecordView.as_view(),
+        name="use-case-uk-atrs-json",
+    ),
+    path(
+        "use-cases/<str:origin>/<uuid:uid>/uk-atrs.csv",
+        uk_atrs.AtrsRecordCSVView.as_view(),
+        name="use-case-uk-atrs-csv",
+    ),
+    path(
+        "use-cases/<str:origin>/<uuid:uid>/eu-ai-act-annex-viii.json",
+        eu_ai_act.AnnexViiiView.as_view(),
+        name="use-case-eu-ai-act-annex-viii",
+    ),
     re_path(r"^[\s\S]*$", api.NotFoundView.as_view(), name="not-found"),
 ]
