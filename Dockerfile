@@ -13,6 +13,7 @@ COPY config ./config
 COPY registry ./registry
 COPY catalogue ./catalogue
 COPY sync ./sync
+COPY webhooks ./webhooks
 COPY federation ./federation
 COPY manage.py ./
 RUN pip install . \

@@ -45,6 +45,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_int_item(name: str, item: str) -> int:
+    """One item of a comma-separated list of whole numbers, zero or more."""
+    if not item.isdigit():
+        raise ImproperlyConfigured(f"{name}: {item!r} is not a whole number of seconds")
+    return int(item)
+
+
 # Node identity (PROTOCOL.md: Identity and records)
 NODE_ROLE = env_str("NODE_ROLE", "agency")
 if NODE_ROLE not in {"agency", "hub"}:
@@ -80,6 +87,7 @@ INSTALLED_APPS = [
     "registry",
     "catalogue",
     "sync",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +286,20 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI registry <ai-registry@localhost>")
 # The address people reach this node's pages at: notices link to records under it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Outgoing webhooks (webhooks/, docs/webhooks.md), sent by the Celery worker.
+# A receiver in a private, loopback or link-local range is refused unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Seconds before each retry of a failed delivery; one attempt more than there are entries.
+WEBHOOKS_RETRY_SCHEDULE = [
+    env_int_item("WEBHOOKS_RETRY_SCHEDULE", item)
+    for item in env_list("WEBHOOKS_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000")
+]
+# Deliveries in a row that fail every attempt before the subscription is disabled.
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 5)
+WEBHOOKS_HTTP_TIMEOUT_SECONDS = env_int("WEBHOOKS_HTTP_TIMEOUT_SECONDS", 10)
+# Beat's dispatcher interval (kept in Periodic tasks once created at migrate).
+WEBHOOKS_DISPATCH_INTERVAL_SECONDS = env_int("WEBHOOKS_DISPATCH_INTERVAL_SECONDS", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

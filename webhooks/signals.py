@@ -1,0 +1,35 @@
+"""Dispatch soon after a change: when a transaction that wrote feed entries commits, queue the
+dispatcher instead of waiting for beat. Beat stays the safety net (received copies are written in
+bulk, without post_save, and a lost wake-up costs one interval, never an event)."""
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_SOON_KEY = "webhooks:dispatch-soon"
+DISPATCH_SOON_DEBOUNCE_SECONDS = 1
+
+
+def dispatch_soon_after_change(sender, instance, **kwargs) -> None:
+    """post_save of a FeedEntry: one wake-up per transaction, however many entries it wrote."""
+    pending = transaction.get_connection().run_on_commit
+    if pending and pending[-1][1] is queue_dispatch:
+        return
+    transaction.on_commit(queue_dispatch)
+
+
+def queue_dispatch() -> None:
+    from webhooks import tasks
+    from webhooks.models import Subscription
+
+    if not cache.add(DISPATCH_SOON_KEY, True, timeout=DISPATCH_SOON_DEBOUNCE_SECONDS):
+        return
+    try:
+        if Subscription.objects.enabled().exists():
+            tasks.dispatch_webhooks.apply_async(countdown=DISPATCH_SOON_DEBOUNCE_SECONDS)
+    except Exception:
+        # The change is committed and in the feed; beat's next dispatch finds it.
+        logger.exception("could not queue the webhook dispatcher; beat will run it")
