@@ -26,6 +26,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler
 
 from catalogue import changes, selectors
+from catalogue.crosswalks import nl_register as nl_crosswalk
 from catalogue.filters import FILTERS, FilterInvalid
 from catalogue.response_cache import cache_anonymous_get
 from catalogue.serializers import (
@@ -588,6 +589,90 @@ class JSONExportView(ExportView):
     )
     def get(self, request):
         return super().get(request)
+
+
+# ---- crosswalk to the Dutch algorithm register (catalogue.crosswalks.nl_register) -------------
+
+NL_REGISTER_DOCUMENT = {
+    "type": "object",
+    "required": ["standard", "standard_version", "registrations", "notes"],
+    "properties": {
+        "standard": {"type": "string"},
+        "standard_version": {"type": "string"},
+        "field_config": {"type": "string"},
+        "mapping": {"type": "string"},
+        "registrations": {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": True},
+            "description": "Registrations in the field names of the register's config v1.0.",
+        },
+        "notes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["source_id", "field", "message"],
+                "properties": {
+                    "source_id": {"type": "string"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+NL_REGISTER_RESPONSE = OpenApiResponse(
+    NL_REGISTER_DOCUMENT,
+    description="Registrations of publication standard 1.0 and what they could not carry "
+    "(docs/crosswalk-nl-register.md).",
+)
+
+
+class NLRegisterUseCaseView(CatalogueView):
+    @extend_schema(
+        operation_id="use_cases_nl_register",
+        summary="One use case for the Dutch algorithm register",
+        description="The use case as a registration of the Dutch algorithm register's "
+        "publication standard 1.0 (the register's config field names), with notes on what it "
+        "could not carry. Same visibility as the use case.",
+        responses={(200, "application/json"): NL_REGISTER_RESPONSE, **NOT_FOUND, **PROBLEMS},
+    )
+    def get(self, request, origin: str, uid):
+        try:
+            use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
+        except UseCase.DoesNotExist:
+            raise exceptions.NotFound("No visible use case with this origin and uid.") from None
+        document = nl_crosswalk.export_document(
+            [use_case],
+            fields=selectors.visible_fields(user=request.user),
+            url_of=nl_crosswalk.api_url_of(request),
+        )
+        response = Response(document)
+        name = f"{use_case.origin_id}-{use_case.uid}.nl-register.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class NLRegisterExportView(CatalogueView):
+    @extend_schema(
+        operation_id="use_cases_export_nl_register",
+        summary="Export for the Dutch algorithm register",
+        description="Every use case of the filtered view as a registration of the Dutch "
+        "algorithm register's publication standard 1.0, streamed, with notes on what could not "
+        "be carried. Same filters and visibility as the list.",
+        parameters=EXPORT_PARAMETERS,
+        responses={(200, "application/json"): NL_REGISTER_RESPONSE, **PROBLEMS},
+    )
+    def get(self, request):
+        qs, query = catalogue_queryset(request, today=timezone.localdate())
+        ordering = _ordering(request, searching=bool(query.strip()))
+        body = nl_crosswalk.export_chunks(
+            selectors.ordered_use_cases(qs, ordering=ordering),
+            fields=selectors.visible_fields(user=request.user),
+            url_of=nl_crosswalk.api_url_of(request),
+        )
+        response = StreamingHttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="use-cases.nl-register.json"'
+        return response
 
 
 def only_catalogue_endpoints(endpoints):

@@ -13,6 +13,11 @@ urlpatterns = [
     path("use-cases/export.csv", api.CSVExportView.as_view(), name="use-case-export-csv"),
     path("use-cases/export.json", api.JSONExportView.as_view(), name="use-case-export-json"),
     path(
+        "use-cases/export.nl-register.json",
+        api.NLRegisterExportView.as_view(),
+        name="use-case-export-nl-register",
+    ),
+    path(
         "use-cases/<str:origin>/<uuid:uid>/",
         api.UseCaseDetailView.as_view(),
         name="use-case-detail",
@@ -21,6 +26,11 @@ urlpatterns = [
         "use-cases/<str:origin>/<uuid:uid>/similar/",
         api.SimilarUseCasesView.as_view(),
         name="use-case-similar",
+    ),
+    path(
+        "use-cases/<str:origin>/<uuid:uid>/nl-register.json",
+        api.NLRegisterUseCaseView.as_view(),
+        name="use-case-nl-register",
     ),
     path("facets/", api.FacetsView.as_view(), name="facets"),
     path("stats/", api.StatsView.as_view(), name="stats"),
