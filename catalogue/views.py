@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from catalogue import charts, selectors
+from catalogue import changes, charts, selectors
 from catalogue.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
 from catalogue.response_cache import cache_anonymous_get
 from registry import quality, services
 from registry import vocabularies as v
-from registry.models import Agency, FeedEntry, UseCase
+from registry.models import Agency, UseCase
 
 PAGE_SIZE = 20
 SEARCH_PARAM = "search"
@@ -454,9 +454,15 @@ def _canonical_uid(raw: str) -> uuid.UUID | None:
 
 def _withdrawn_or_not_found(request: HttpRequest, *, origin: str, uid: uuid.UUID) -> HttpResponse:
     """410 Gone for a record its agency took back from the network or deleted (this node keeps
-    its tombstone); otherwise the same 404 as for an address that never held anything, so that
-    a draft or internal record that was never shared cannot be told apart from nothing."""
-    tombstone = FeedEntry.objects.filter(origin=origin, uid=uid, deleted=True).first()
+    its tombstone), when the reader could see it before (the Atom feed's rule: anonymous readers
+    learn of withdrawn public records, members of network ones too); otherwise the same 404 as
+    for an address that never held anything, so that a record never shown to this reader cannot
+    be told apart from nothing."""
+    tombstone = (
+        changes.withdrawals(user=request.user, params=QueryDict())
+        .filter(origin=origin, uid=uid)
+        .first()
+    )
     if tombstone is None:
         return _not_found(request)
     agency = Agency.objects.filter(code=origin).first()

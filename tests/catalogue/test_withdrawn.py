@@ -219,3 +219,20 @@ def test_pages_link_the_favicon(home):
 
     assert '<link rel="icon" href="/static/catalogue/favicon.ico"' in html
     assert '<link rel="icon" href="/static/catalogue/favicon.svg" type="image/svg+xml">' in html
+
+
+def test_a_withdrawn_network_record_is_gone_for_members_and_unknown_to_anonymous_readers(
+    home, home_member
+):
+    """The Atom feed's rule (catalogue.changes.withdrawals): a reader learns of a withdrawal only
+    of what it could see before."""
+    network_only = services.set_publication_level(
+        UseCaseFactory(origin=home, publication_level="draft"), "network"
+    )
+    services.withdraw(network_only)
+    cache.clear()
+    address = use_case_url(settings.NODE_AGENCY, network_only.uid)
+    assert reader("member", home_member).get(address).status_code == 410
+    anonymous = reader("anonymous", home_member).get(address)
+    unknown = reader("anonymous", home_member).get(use_case_url(settings.NODE_AGENCY, uuid.uuid4()))
+    assert anonymous.status_code == unknown.status_code == 404
