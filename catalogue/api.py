@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.db.models import Count, Max
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +25,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler
 
-from catalogue import changes, selectors
+from catalogue import changes, linked_data, selectors
 from catalogue.crosswalks import nl_register as nl_crosswalk
 from catalogue.filters import FILTERS, FilterInvalid
 from catalogue.response_cache import cache_anonymous_get
@@ -589,6 +589,76 @@ class JSONExportView(ExportView):
     )
     def get(self, request):
         return super().get(request)
+
+
+# ---- linked data (catalogue.linked_data, docs/linked-data.md) -------------------------------
+
+
+class JSONLDRenderer(CSVRenderer):
+    """Lets the linked-data endpoints negotiate; their bodies are written by the views, error
+    bodies (problem documents) go out as JSON."""
+
+    media_type = "application/ld+json"
+    format = "jsonld"
+
+
+class TurtleRenderer(CSVRenderer):
+    media_type = "text/turtle"
+    format = "ttl"
+
+
+class LinkedDataView(CatalogueView):
+    fmt = linked_data.JSONLD
+
+    def get_renderers(self):
+        return [JSONLDRenderer() if self.fmt == linked_data.JSONLD else TurtleRenderer()]
+
+
+LINKED_DATA_RESPONSES = {
+    (200, "application/ld+json"): OpenApiResponse(OpenApiTypes.OBJECT, description="JSON-LD"),
+    (200, "text/turtle"): OpenApiResponse(OpenApiTypes.STR, description="Turtle"),
+}
+
+
+class UseCaseLinkedDataView(LinkedDataView):
+    @extend_schema(
+        operation_id="use_cases_linked_data",
+        summary="One use case as linked data",
+        description="DCAT-AP 3 and DPV (AI, EU AI Act) in JSON-LD (.jsonld) or Turtle (.ttl): "
+        "the use case with its agency and the catalogue it belongs to. Same visibility as the "
+        "detail.",
+        responses={**LINKED_DATA_RESPONSES, **NOT_FOUND, **PROBLEMS},
+    )
+    @method_decorator(cache_anonymous_get)
+    def get(self, request, origin: str, uid):
+        try:
+            use_case = selectors.get_use_case(user=request.user, origin=origin, uid=uid)
+        except UseCase.DoesNotExist:
+            raise exceptions.NotFound("No visible use case with this origin and uid.") from None
+        graph = linked_data.use_case_graph(
+            use_case, fields=selectors.visible_fields(user=request.user)
+        )
+        body = linked_data.document(graph, self.fmt)
+        return HttpResponse(body, content_type=linked_data.CONTENT_TYPES[self.fmt])
+
+
+class LinkedDataExportView(LinkedDataView):
+    @extend_schema(
+        operation_id="use_cases_export_linked_data",
+        summary="Export the catalogue as linked data",
+        description="The filtered view as one DCAT-AP 3 catalogue in JSON-LD (export.jsonld) or "
+        "Turtle (export.ttl), streamed. Same filters and visibility as the list.",
+        parameters=EXPORT_PARAMETERS,
+        responses={**LINKED_DATA_RESPONSES, **PROBLEMS},
+    )
+    def get(self, request):
+        qs, query = catalogue_queryset(request, today=timezone.localdate())
+        rows = selectors.ordered_use_cases(qs, ordering=_ordering(request, searching=bool(query)))
+        fields = selectors.visible_fields(user=request.user)
+        body = linked_data.export_chunks(rows, fields=fields, fmt=self.fmt)
+        response = StreamingHttpResponse(body, content_type=linked_data.CONTENT_TYPES[self.fmt])
+        response["Content-Disposition"] = f'attachment; filename="use-cases.{self.fmt}"'
+        return response
 
 
 # ---- crosswalk to the Dutch algorithm register (catalogue.crosswalks.nl_register) -------------

@@ -61,5 +61,22 @@ urlpatterns = [
         eu_ai_act.AnnexViiiView.as_view(),
         name="use-case-eu-ai-act-annex-viii",
     ),
+    # Linked data: DCAT-AP 3 and DPV in JSON-LD and Turtle (docs/linked-data.md).
+    *(
+        path(
+            f"use-cases/export.{fmt}",
+            api.LinkedDataExportView.as_view(fmt=fmt),
+            name=f"use-case-export-{fmt}",
+        )
+        for fmt in ("jsonld", "ttl")
+    ),
+    *(
+        path(
+            f"use-cases/<str:origin>/<uuid:uid>.{fmt}",
+            api.UseCaseLinkedDataView.as_view(fmt=fmt),
+            name=f"use-case-{fmt}",
+        )
+        for fmt in ("jsonld", "ttl")
+    ),
     re_path(r"^[\s\S]*$", api.NotFoundView.as_view(), name="not-found"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import feeds, views
+from catalogue import feeds, linked_data, views
 
 app_name = "catalogue"
 
@@ -12,5 +12,8 @@ urlpatterns = [
     path("agencies/<str:code>/", views.agency_detail, name="agency"),
     path("statistics/", views.statistics, name="statistics"),
     path("feeds/use-cases.atom", feeds.use_case_feed, name="feed"),
+    # The SKOS concept schemes the linked-data exports point at (catalogue.linked_data).
+    path("vocabularies/<slug:name>", linked_data.concept_scheme, name="vocabulary"),
+    path("vocabularies/<slug:name>.<slug:fmt>", linked_data.concept_scheme, name="vocabulary"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

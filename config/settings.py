@@ -286,6 +286,13 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AI registry <ai-registry@localhost>")
 # The address people reach this node's pages at: notices link to records under it.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The stem of the linked-data IRIs (catalogue/linked_data.py): every node of a network sets the
+# same one, so that a use case has one IRI wherever it is read.
+CATALOGUE_BASE_URI = env_str("CATALOGUE_BASE_URI", SITE_URL).rstrip("/") + "/"
+if not re.fullmatch(r"https?://[^\s/?#<>\"]+(/[^\s?#<>\"]*)?", CATALOGUE_BASE_URI):
+    raise ImproperlyConfigured(
+        f"CATALOGUE_BASE_URI={CATALOGUE_BASE_URI!r}: an absolute http(s) URL without query or #"
+    )
 
 # Outgoing webhooks (webhooks/, docs/webhooks.md), sent by the Celery worker.
 # A receiver in a private, loopback or link-local range is refused unless this is on.
