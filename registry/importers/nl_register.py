@@ -1,5 +1,8 @@
-"""The Dutch national Algorithm Register (publication standard 0.1.0 / 0.3.1), a JSON array of
-registrations, text mostly in Dutch. Mapping and defaults: docs/import-mapping.md."""
+"""The Dutch national Algorithm Register, a JSON array of registrations, text mostly in Dutch:
+the register's 2023 export (publication standard 0.1.0 / 0.3.1) and the 1.0 form of its field
+config that our crosswalk (catalogue/crosswalks/nl_register.py) writes, which adds the months
+`begin_date`/`end_date` and makes `category` a list of themes. Mapping and defaults:
+docs/import-mapping.md."""
 
 import datetime as dt
 import json
@@ -30,6 +33,12 @@ from registry.importers.text import (
 FORMAT = "nl-register"
 REQUIRED_KEYS = ("name", "organization", "description_short", "lars", "status", "contact_email")
 SOURCE_NAME = "Dutch national Algorithm Register (MinBZK, pub_data 2023-05)"
+SOURCE_NAME_V = "Dutch national Algorithm Register (publication standard {version})"
+# 1.0's theme list (`category`): only this theme says which of our processes a registration
+# serves; the others (medicines regulation is "Zorg en gezondheid") go into the description.
+CORPORATE_THEME = "Organisatie en bedrijfsvoering"
+CORPORATE = "corporate_services"
+MONTH = re.compile(r"(\d{4})-(\d{1,2})")  # begin_date/end_date: YYYY-MM
 LANGUAGES = {"nederlands": "nl", "nld": "nl", "nl": "nl", "engels": "en", "english": "en"}
 UNTRANSLATED = " (Dutch title, not yet translated)"
 # Status is free text; the first rule that matches wins.
@@ -82,10 +91,7 @@ def _key(item: dict) -> str:
 
 
 def map_row(row: SourceRow, options: MapOptions) -> Mapped:
-    v = {
-        name: clean(value) if not isinstance(value, bool) else value
-        for name, value in row.values.items()
-    }
+    v = {name: _cell(value) for name, value in row.values.items()}
     notes: list[str] = []
     stage = _stage(v["status"])
     personal, dpia = _privacy(v)
@@ -123,6 +129,15 @@ def map_row(row: SourceRow, options: MapOptions) -> Mapped:
     return Mapped(record=record, notes=notes)
 
 
+def _cell(value):
+    """Text stripped; a flag as is; a list (1.0's `category`) as a list of texts."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    return clean(value)
+
+
 def _what(v: dict) -> dict:
     title = shorten(v["name"], 200)
     language = LANGUAGES.get(clean(v.get("lang")).casefold(), "nl")
@@ -150,15 +165,34 @@ def _what(v: dict) -> dict:
     }
 
 
+def _themes(v: dict) -> list[str] | None:
+    """1.0's `category`, a list of themes; None for 0.x's text (or no) category."""
+    category = v.get("category")
+    if not isinstance(category, list):
+        return None
+    return [t for t in dict.fromkeys(one_line(item) for item in category) if t]
+
+
 def _processes(v: dict, text: str) -> list[str]:
-    if clean(v.get("category")).casefold() == "bedrijfsvoering":
-        return ["corporate_services"]
-    return keywords.processes(text)
+    themes = _themes(v)
+    if themes is None:  # 0.x: a text category
+        if clean(v.get("category")).casefold() == "bedrijfsvoering":
+            return [CORPORATE]
+        return keywords.processes(text)
+    if not themes:
+        return keywords.processes(text)
+    # The theme list says whether a registration serves corporate services, the rest is guessed
+    # from the text; "other" keeps a second theme when the text names no process.
+    guessed = [p for p in keywords.processes(text) if p != CORPORATE] or ["other"]
+    if CORPORATE_THEME not in themes:
+        return guessed
+    return [CORPORATE] + (guessed if set(themes) - {CORPORATE_THEME} else [])
 
 
 def _tags(v: dict) -> list[str]:
     parts = [clean(v.get("owner"))]
-    for column in ("category", "tags"):
+    columns = ("tags",) if _themes(v) is not None else ("category", "tags")
+    for column in columns:  # a 0.x text category is a tag; 1.0's themes are not
         parts += [one_line(p) for p in clean(v.get(column)).split(",")]
     return [p for p in dict.fromkeys(parts) if p and len(p) <= 50][:20]
 
@@ -174,11 +208,16 @@ def _stage(status: str) -> str | None:
 
 
 def _dates(v: dict, stage, today: dt.date, notes: list[str]) -> dict:
-    """The register gives no start date; it vouches that a registration is in use (or stopped)
-    on the day it was registered (create_dt), so that day is the documented fallback."""
-    registered = parse_date(v.get("create_dt"))
+    """1.0's months: `begin_date` (put into use) is operational_since and `end_date` (taken out
+    of use) is retired_on, each the first of its month, whatever the status: the inverse of our
+    crosswalk, and the validator judges their order. The register gives no start-of-work date
+    (started_on stays empty). Without a month it vouches that a registration is in use (or
+    stopped) on the day it was registered (0.x create_dt, 1.0 publication_dt), so that day is the
+    documented fallback, said in the description; without that either the date stays empty."""
+    registered = parse_date(v.get("create_dt")) or _published(v.get("publication_dt"))
     since = re.search(r"sinds (\d{1,2})-(\d{1,2})-(\d{4})", v["status"])
     review = parse_date(v.get("revision_date"))
+    began, ended = _month(v.get("begin_date")), _month(v.get("end_date"))
     dates = {
         "started_on": None,
         "operational_since": None,
@@ -188,22 +227,43 @@ def _dates(v: dict, stage, today: dt.date, notes: list[str]) -> dict:
         else "tools_technology",
         "next_review_on": review.isoformat() if isinstance(review, dt.date) else None,
     }
-    if stage == "production":
+    if began:
+        dates["operational_since"] = _iso(began)
+    elif stage == "production":
         if since:
             day, month, year = since.groups()
             dates["operational_since"] = _iso(parse_date(f"{year}-{month}-{day}"))
-        else:
+        elif registered:
             dates["operational_since"] = _iso(registered)
             notes.append(
                 f"Operational date not in the source: set to the registration date "
                 f"{_iso(registered)}."
             )
-    elif stage == "retired":
+    if ended:
+        dates["retired_on"] = _iso(ended)
+    elif stage == "retired" and registered:
         dates["retired_on"] = _iso(registered)
         notes.append(
             f"Stop date not in the source: set to the registration date {_iso(registered)}."
         )
     return dates
+
+
+def _month(value) -> dt.date | str | None:
+    """A YYYY-MM month as its first day; other text as parse_date reads it (text it cannot
+    read is returned as is, so the validator names the field and the row is skipped)."""
+    text = one_line(value)
+    match = MONTH.fullmatch(text)
+    if match:
+        year, month = map(int, match.groups())
+        return dt.date(year, month, 1) if 1 <= month <= 12 else text
+    return parse_date(text)
+
+
+def _published(value) -> dt.date | None:
+    """1.0's publication time (set by the register, any ISO form): its day, or None."""
+    day = parse_date(one_line(value)[:10])
+    return day if isinstance(day, dt.date) else None
 
 
 def _iso(value) -> str | None:
@@ -242,6 +302,13 @@ def _data_sources(v: dict) -> list[str]:
 
 
 def _description(v: dict, notes: list[str]) -> str:
+    version = one_line(v.get("standard_version"))
+    source = (
+        SOURCE_NAME_V.format(version=version)
+        if version and not version.startswith("0.")
+        else SOURCE_NAME
+    )
+    where = ", ".join(p for p in (v["organization"], f"LARS {v['lars']}" if v["lars"] else "") if p)
     return paragraphs(
         ("", meaningful(v.get("description")) or v["description_short"]),
         ("Type", meaningful(v.get("type"))),
@@ -253,7 +320,8 @@ def _description(v: dict, notes: list[str]) -> str:
         ("Human intervention", meaningful(v.get("human_intervention"))),
         ("Objection procedure", meaningful(v.get("objection_procedure"))),
         ("Competent authority", meaningful(v.get("competent_authority"))),
+        ("Themes", ", ".join(_themes(v) or [])),
         ("Documentation", meaningful(v.get("documentation")) or meaningful(v.get("website"))),
         ("", " ".join(notes)),
-        ("Source", f"{SOURCE_NAME}: {v['organization']}, LARS {v['lars']}."),
+        ("Source", f"{source}: {where}." if where else f"{source}."),
     )

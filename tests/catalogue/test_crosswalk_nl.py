@@ -3,6 +3,7 @@ validates against the register's own field config (register-config-v1_0.json) an
 names line up, its JSON Schema; it round-trips through our `nl-register` importer; it keeps the
 catalogue's visibility. The standard's files are read from ../shared/standards (never copied)."""
 
+import datetime as dt
 import io
 import json
 import re
@@ -38,7 +39,11 @@ ROUND_TRIP_FIELDS = (
     "vendor",
     "code_url",
     "data_sources",
+    "tags",
 )
+# Come back as the first of their month: begin_date and end_date are months (YYYY-MM).
+MONTH_FIELDS = ("operational_since", "retired_on")
+THEMES = {"Organisatie en bedrijfsvoering", "Zorg en gezondheid"}
 # Config name -> JSON Schema name, for the fields that exist in both (PROVENANCE.md).
 SCHEMA_NAMES = {
     "name": "name",
@@ -472,8 +477,11 @@ def dutch_record(i: int, origin, **overrides) -> dict:
         "summary": f"Rangschikt signalen zodat beoordelaars de sterkste eerst zien ({i}).",
         "purpose": f"De tijd tussen melding en beoordeling verkorten.\n\nTweede alinea {i}.",
         "stage": stage,
-        "operational_since": "2024-02-01" if stage != "development" else None,
+        "started_on": "2023-09-14",
+        "operational_since": "2024-02-15" if stage != "development" else None,
         "retired_on": "2025-06-30" if stage == "retired" else None,
+        "regulatory_processes": ["corporate_services"] if i % 4 == 3 else ["pharmacovigilance"],
+        "tags": ["signalen", f"bijwerkingen {i}"] if i % 2 else [],
         "human_oversight": oversight,
         "ai_act_risk": "minimal",
         "sourcing": "vendor" if i % 2 else "in_house",
@@ -487,6 +495,10 @@ def dutch_record(i: int, origin, **overrides) -> dict:
     }
 
 
+def first_of_month(day: dt.date | None) -> dt.date | None:
+    return day.replace(day=1) if day else None
+
+
 def test_the_export_imports_through_our_importer_to_the_same_field_values(
     member_client, agencies, tmp_path
 ):
@@ -495,6 +507,8 @@ def test_the_export_imports_through_our_importer_to_the_same_field_values(
     originals[0].source_key = "nl-register:4711"
     originals[0].save()
     expected = {uc.title: {f: uc.to_record()[f] for f in ROUND_TRIP_FIELDS} for uc in originals}
+    months = {uc.title: [first_of_month(getattr(uc, f)) for f in MONTH_FIELDS] for uc in originals}
+    corporate = {uc.title for uc in originals if uc.regulatory_processes == ["corporate_services"]}
     document = export(member_client)
     path = tmp_path / "registrations.json"
     path.write_text(json.dumps(document["registrations"], ensure_ascii=False), encoding="utf-8")
@@ -521,15 +535,54 @@ def test_the_export_imports_through_our_importer_to_the_same_field_values(
     assert stages == {"development", "production", "retired"}
     oversight = {uc.human_oversight for uc in imported.values()}
     assert oversight == {"human_in_the_loop", "human_on_the_loop", "human_out_of_the_loop", None}
+    # Dates to month precision; the register has no start-of-work date.
+    for title, uc in imported.items():
+        assert [getattr(uc, f) for f in MONTH_FIELDS] == months[title], title
+        assert uc.started_on is None
+        assert not {"operational_since", "retired_on"} & set(uc.gaps), (title, uc.gaps)
+    assert {uc.operational_since for uc in imported.values()} == {None, dt.date(2024, 2, 1)}
+    assert {uc.retired_on for uc in imported.values()} == {None, dt.date(2025, 6, 1)}
+    # The themes are no tags; corporate services alone comes back, other processes are guessed.
+    assert all(not THEMES & set(uc.tags) for uc in imported.values())
+    assert {uc.title for uc in imported.values() if uc.tags == []} == {
+        uc.title for uc in originals if uc.tags == []
+    }
+    for title, uc in imported.items():
+        if title in corporate:
+            assert uc.regulatory_processes == ["corporate_services"], title
+        else:
+            assert "corporate_services" not in uc.regulatory_processes, title
+        assert "Themes: " in uc.description
+    assert len(corporate) == 2
+    # The generated description has no stand-ins for what the registration does not say.
+    for uc in imported.values():
+        assert "None" not in uc.description and "LARS ." not in uc.description, uc.description
+        assert "registration date" not in uc.description
+    assert imported[originals[0].title].description.endswith(
+        "Source: Dutch national Algorithm Register (publication standard 1.0): "
+        "European Medicines Agency, LARS 4711."
+    )
+    assert imported[originals[1].title].description.endswith(
+        "Source: Dutch national Algorithm Register (publication standard 1.0): "
+        "European Medicines Agency."
+    )
 
 
 def test_a_field_the_importer_changes_is_caught_by_the_round_trip_comparison(
     member_client, agencies, tmp_path
 ):
     """The comparison above can fail: a stage the register cannot say (pilot) comes back as
-    development, and a list of two data sources as one."""
+    development, a list of two data sources as one, a day as the first of its month, and a tag
+    with a comma as two tags."""
     UseCaseFactory(
-        **dutch_record(1, agencies[0], stage="pilot", data_sources=["EudraVigilance", "CTIS"])
+        **dutch_record(
+            1,
+            agencies[0],
+            stage="pilot",
+            data_sources=["EudraVigilance", "CTIS"],
+            operational_since="2024-02-15",
+            tags=["signalen, bijwerkingen"],
+        )
     )
     path = tmp_path / "registrations.json"
     path.write_text(json.dumps(export(member_client)["registrations"]), encoding="utf-8")
@@ -548,3 +601,5 @@ def test_a_field_the_importer_changes_is_caught_by_the_round_trip_comparison(
     (imported,) = UseCase.objects.all()
     assert imported.stage == "development"
     assert imported.data_sources == ["EudraVigilance; CTIS"]
+    assert imported.operational_since == dt.date(2024, 2, 1)
+    assert imported.tags == ["signalen", "bijwerkingen"]

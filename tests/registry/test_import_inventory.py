@@ -2,6 +2,7 @@
 repository) and on small broken files written here."""
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from registry import services
-from registry.importers import us_omb
+from registry.importers import nl_register, us_omb
+from registry.importers.base import MapOptions, SourceRow
 from registry.importers.service import ImportReport, RowReasons
 from registry.models import Agency, FeedEntry, UseCase
 from registry.validation import validate_record
@@ -328,6 +330,128 @@ def test_a_dry_run_stores_nothing(home):
         "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
     )
     assert not UseCase.objects.exists()
+
+
+# The register's publication standard 1.0, the form catalogue/crosswalks/nl_register.py writes.
+
+
+def nl_1_0(**values) -> dict:
+    """A registration in the field names of register-config-v1_0.json (no 0.x create_dt)."""
+    return {
+        "name": "Roosterplanning",
+        "description_short": "Stelt roosters voor.",
+        "organization": "Gemeente Voorbeeld",
+        "category": ["Organisatie en bedrijfsvoering"],
+        "status": "Buiten gebruik",
+        "begin_date": "2021-04",
+        "end_date": "2024-11",
+        "contact_email": "algoritmes@voorbeeld.example.nl",
+        "goal": "Roosters sneller maken.",
+        "tags": "HR, roosters",
+        "lang": "nld",
+        "standard_version": "1.0",
+        "source_id": "GV/1",
+        "lars": "",
+    } | values
+
+
+def nl_file(tmp_path: Path, *registrations: dict) -> Path:
+    path = tmp_path / "registrations.json"
+    path.write_text(json.dumps(list(registrations), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def nl_map(registration: dict) -> dict:
+    row = SourceRow(1, "nl-register:x", registration)
+    return nl_register.map_row(row, MapOptions(today=dt.date(2025, 6, 1))).record
+
+
+def test_a_1_0_registration_gives_its_months_as_dates_and_its_themes_as_no_tags(home, tmp_path):
+    output = run_import(nl_file(tmp_path, nl_1_0()), "nl-register")
+    assert summary_of(output) == "created 1, updated 0, unchanged 0, skipped 0"
+    record = UseCase.objects.get()
+    assert record.stage == "retired"
+    assert (record.started_on, record.operational_since, record.retired_on) == (
+        None,
+        dt.date(2021, 4, 1),
+        dt.date(2024, 11, 1),
+    )
+    assert record.tags == ["HR", "roosters"]
+    assert record.regulatory_processes == ["corporate_services"]
+    assert "Themes: Organisatie en bedrijfsvoering" in record.description
+    assert record.description.endswith(
+        "Source: Dutch national Algorithm Register (publication standard 1.0): Gemeente Voorbeeld."
+    )
+    assert "registration date" not in record.description
+
+
+def test_a_1_0_registration_without_a_month_or_a_registration_date_lacks_the_date(home, tmp_path):
+    registrations = [
+        nl_1_0(status="In gebruik", begin_date="", end_date=""),
+        nl_1_0(name="Zonder einde", begin_date="", end_date="", lars="123"),
+    ]
+    output = run_import(nl_file(tmp_path, *registrations), "nl-register")
+    assert summary_of(output) == (
+        "created 2, updated 0, unchanged 0, skipped 0; 2 left as drafts: "
+        "1 operational_since: Required when the stage is production, "
+        "1 retired_on: Required when the stage is retired"
+    )
+    for record in UseCase.objects.all():
+        assert (record.operational_since, record.retired_on) == (None, None)
+        assert "None" not in record.description and "LARS ." not in record.description
+        assert "registration date" not in record.description
+    assert UseCase.objects.get(title="Zonder einde").description.endswith(
+        ": Gemeente Voorbeeld, LARS 123."
+    )
+
+
+def test_a_1_0_publication_date_is_the_registration_date_fallback():
+    published = "2024-05-17T09:12:44.5Z"
+    record = nl_map(nl_1_0(status="In gebruik", begin_date="", publication_dt=published))
+    assert record["operational_since"] == "2024-05-17"
+    assert "set to the registration date 2024-05-17." in record["description"]
+    record = nl_map(nl_1_0(status="In gebruik", begin_date="", publication_dt="onbekend"))
+    assert record["operational_since"] is None
+
+
+@pytest.mark.parametrize(
+    ("themes", "goal", "processes"),
+    [
+        (["Organisatie en bedrijfsvoering"], "Signal detection.", ["corporate_services"]),
+        (
+            ["Organisatie en bedrijfsvoering", "Zorg en gezondheid"],
+            "Roosters maken.",
+            ["corporate_services", "other"],
+        ),
+        (
+            ["Organisatie en bedrijfsvoering", "Zorg en gezondheid"],
+            "Signal detection.",
+            ["corporate_services", "pharmacovigilance"],
+        ),
+        (["Zorg en gezondheid"], "Signal detection.", ["pharmacovigilance"]),
+        (["Zorg en gezondheid"], "Roosters maken.", ["other"]),
+        ([], "Signal detection.", ["pharmacovigilance"]),
+    ],
+)
+def test_the_corporate_theme_alone_decides_corporate_services(themes, goal, processes):
+    record = nl_map(nl_1_0(category=themes, description_short=goal))
+    assert record["regulatory_processes"] == processes
+    assert record["tags"] == ["HR", "roosters"]
+
+
+def test_months_keep_their_order_and_a_month_that_is_no_date_skips_the_row(home, tmp_path):
+    registrations = [
+        nl_1_0(name="Omgekeerd", begin_date="2024-11", end_date="2021-04"),
+        nl_1_0(name="Voorjaar", begin_date="voorjaar 2021", lars="7"),
+        nl_1_0(name="Maand 13", end_date="2024-13", lars="8"),
+    ]
+    output = run_import(nl_file(tmp_path, *registrations), "nl-register")
+    assert summary_of(output) == (
+        "created 1, updated 0, unchanged 0, skipped 2; 1 left as drafts: "
+        "1 retired_on: Must not be before operational since"
+    )
+    assert "operational_since: 'voorjaar 2021' is not an ISO date" in output
+    assert "retired_on: '2024-13' is not an ISO date" in output
 
 
 # Bad input: a clear error, and nothing already stored changes.
