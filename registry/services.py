@@ -63,7 +63,7 @@ def save_use_case(use_case: UseCase, *, user=None, version_above: int = 0) -> Us
         if user is not None:
             use_case._history_user = user
         use_case.save()
-        _record_in_feed(use_case)
+        _record_in_feed(use_case, resend=version_above > 0)
     return use_case
 
 
@@ -86,6 +86,28 @@ def publish_again(use_case: UseCase, *, above: int, user=None) -> UseCase:
     (a peer answered an older version stale, typically after this node was restored from a
     backup): the network then converges on this node's content (PROTOCOL.md rule 3)."""
     return save_use_case(use_case, user=user, version_above=above)
+
+
+def withdraw_from_network(origin: str, uid, *, above: int, user=None) -> FeedEntry:
+    """Send a tombstone numbered above version `above` for a record of this agency that the
+    network holds and this node does not (deleted here after a restore, created after the backup
+    this node was restored from, or pushed with a leaked token): every node then drops its copy
+    (PROTOCOL.md rule 3). Raises NotOwnRecord, PermissionDenied, and ValueError when this node
+    holds the record (publish_again is for that)."""
+    if origin != settings.NODE_AGENCY:
+        raise NotOwnRecord(
+            f"Records of {origin} are read-only here: only their origin changes them."
+        )
+    if user is not None and not (user.is_superuser or user.agency_id == origin):
+        raise PermissionDenied(f"{user} may not change records of {origin}.")
+    if UseCase.objects.filter(origin_id=origin, uid=uid).exists():
+        raise ValueError("This node holds the record: publish it again instead.")
+    with transaction.atomic():
+        current = FeedEntry.objects.filter(origin=origin, uid=uid).values_list("version", flat=True)
+        version = max([above, *current]) + 1
+        return feed.write_entry(
+            origin=origin, uid=uid, version=version, record=None, modified=timezone.now()
+        )
 
 
 def delete_use_case(use_case: UseCase, *, user=None) -> None:
@@ -133,8 +155,10 @@ def _current_version(use_case: UseCase) -> int:
     return tombstone.version if tombstone else 0
 
 
-def _record_in_feed(use_case: UseCase) -> None:
-    """Shared records publish their latest state; a record that drops out leaves a tombstone."""
+def _record_in_feed(use_case: UseCase, *, resend: bool = False) -> None:
+    """Shared records publish their latest state; a record that drops out leaves a tombstone.
+    `resend` (publish_again) writes the tombstone of an unshared record even when the feed holds
+    one already: the network holds a newer shared version that this tombstone has to pass."""
     if use_case.publication_level in v.SHARED_LEVELS:
         feed.write_entry(
             origin=use_case.origin_id,
@@ -147,7 +171,7 @@ def _record_in_feed(use_case: UseCase) -> None:
     published = FeedEntry.objects.filter(
         origin=use_case.origin_id, uid=use_case.uid, deleted=False
     ).exists()
-    if published:
+    if published or resend:
         feed.write_entry(
             origin=use_case.origin_id,
             uid=use_case.uid,
