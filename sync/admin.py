@@ -31,9 +31,12 @@ class AgencyLedgerAdmin(admin.ModelAdmin):
     agency's admins see none of it; superusers see all."""
 
     agency_field = ""  # the row's agency on the hub ("" on an agency node: all rows are its own)
+    hub_only = False  # the hub's ledger of the agencies: empty, so not shown, on agency nodes
 
     def has_module_permission(self, request):
         user = request.user
+        if self.hub_only and settings.NODE_ROLE != "hub":
+            return False
         return user.is_active and user.is_staff and (user.is_superuser or self._may_view(user))
 
     def has_view_permission(self, request, obj=None):
@@ -155,12 +158,16 @@ class RejectionAdmin(AgencyLedgerAdmin):
     search_fields = ["uid"]
     readonly_fields = ["record", "version", "status", "peer_version", "peer", "words", "remedy"]
     fields = readonly_fields
+    actions = ["resolve_action"]
 
     @admin.display(description=_("record"))
     def record(self, rejection: Rejection):
-        use_case = UseCase.objects.filter(origin_id=rejection.origin, uid=rejection.uid).first()
+        use_case = _held(rejection)
         if use_case is None:
-            return f"{rejection.origin}/{rejection.uid}"
+            return _("%(origin)s/%(uid)s (not held here)") % {
+                "origin": rejection.origin,
+                "uid": rejection.uid,
+            }
         url = reverse("admin:registry_usecase_change", args=[use_case.pk])
         return format_html("<a href='{}'>{}</a>", url, use_case.title)
 
@@ -170,12 +177,50 @@ class RejectionAdmin(AgencyLedgerAdmin):
 
     @admin.display(description=_("what to do"))
     def remedy(self, rejection: Rejection) -> str:
-        return ledger.refusal_remedy(rejection.status)
+        held = _held(rejection) is not None
+        return ledger.refusal_remedy(rejection.status, rejection.errors, held_here=held)
+
+    @admin.action(
+        description=_("Publish again, or withdraw from the network what is not held here")
+    )
+    def resolve_action(self, request, queryset):
+        sent = withdrawn = 0
+        for rejection in queryset:
+            above = max(rejection.peer_version or 0, rejection.version)
+            use_case = _held(rejection)
+            try:
+                if use_case is not None:
+                    registry_services.publish_again(use_case, above=above, user=request.user)
+                    sent += 1
+                else:
+                    registry_services.withdraw_from_network(
+                        rejection.origin, rejection.uid, above=above, user=request.user
+                    )
+                    withdrawn += 1
+            except (ValidationError, PermissionDenied, ValueError) as exc:
+                self.message_user(
+                    request, f"{rejection.origin}/{rejection.uid}: {exc}", messages.ERROR
+                )
+        if sent or withdrawn:
+            self.message_user(
+                request,
+                _(
+                    "%(sent)d sent again and %(withdrawn)d withdrawn from the network, numbered "
+                    "above the network's versions; the hub has them at the next sync."
+                )
+                % {"sent": sent, "withdrawn": withdrawn},
+                messages.SUCCESS,
+            )
+
+
+def _held(rejection: Rejection) -> UseCase | None:
+    return UseCase.objects.filter(origin_id=rejection.origin, uid=rejection.uid).first()
 
 
 @admin.register(PeerExchange)
 class PeerExchangeAdmin(AgencyLedgerAdmin):
     agency_field = "agency"
+    hub_only = True
     list_display = ["at", "agency", "direction", "envelopes", "applied", "unchanged", "stale",
                     "rejected"]  # fmt: skip
     list_filter = ["agency", "direction"]
@@ -185,6 +230,7 @@ class PeerExchangeAdmin(AgencyLedgerAdmin):
 @admin.register(AnsweredRejection)
 class AnsweredRejectionAdmin(AgencyLedgerAdmin):
     agency_field = "agency"
+    hub_only = True
     list_display = ["origin", "uid", "version", "status", "stored_version", "words",
                     "answered_at"]  # fmt: skip
     list_filter = ["agency", "status"]
@@ -200,6 +246,7 @@ class AgencySyncStatusAdmin(AgencyLedgerAdmin):
     """The hub's view of every agency: when it was last in touch, its last push, open refusals."""
 
     agency_field = "code"
+    hub_only = True
     list_display = ["code", "name", "health", "last_contact", "last_push", "open_refusals"]
 
     def _may_view(self, user) -> bool:
@@ -257,6 +304,14 @@ def _refusals_of(origin, uid):
     return Rejection.objects.filter(origin=origin, uid=uid)
 
 
+def sees_refusals(user) -> bool:
+    """The agency's own admins (by their group's permission) and superusers: another agency's
+    staff may browse this agency's shared records but not what the network refused of them."""
+    if user.is_superuser:
+        return True
+    return user.agency_id == settings.NODE_AGENCY and user.has_perm("sync.view_rejection")
+
+
 class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
     """The registry's use-case admin plus what the network made of each own record: sync/ adds
     this (sync depends on registry, never the other way)."""
@@ -269,8 +324,21 @@ class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
     readonly_fields = ("network_status", *UseCaseAdmin.readonly_fields)
     actions = (*UseCaseAdmin.actions, "publish_again_action")
 
+    def get_list_filter(self, request):
+        if sees_refusals(request.user):
+            return self.list_filter
+        return UseCaseAdmin.list_filter
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not sees_refusals(request.user):
+            actions.pop("publish_again_action", None)
+        return actions
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
+        if not sees_refusals(request.user):
+            return fieldsets
         name, options = fieldsets[0]
         fieldsets[0] = (name, {**options, "fields": ("network_status", *options["fields"])})
         return fieldsets
@@ -279,9 +347,17 @@ class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
     def network_status(self, use_case: UseCase):
         if use_case.pk is None:
             return "–"
+        if not use_case.is_own:
+            return _("A copy of %(origin)s's record, as the network holds it.") % {
+                "origin": use_case.origin_id
+            }
         refusals = list(_refusals_of(use_case.origin_id, use_case.uid).select_related("peer"))
         if not refusals:
-            if use_case.publication_level not in v.SHARED_LEVELS:
+            # The stored level: a form shown again with errors holds what was typed, not saved.
+            stored = UseCase.objects.filter(pk=use_case.pk).values_list(
+                "publication_level", flat=True
+            )
+            if stored.first() not in v.SHARED_LEVELS:
                 return _("Not shared: this level stays at this agency.")
             return _("Nothing refused: the network holds what this node sent.")
         return format_html_join(
@@ -296,7 +372,7 @@ class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
                         "version": refusal.version,
                     },
                     _error_words(refusal.errors),
-                    ledger.refusal_remedy(refusal.status),
+                    ledger.refusal_remedy(refusal.status, refusal.errors),
                 )
                 for refusal in refusals
             ),

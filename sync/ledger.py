@@ -111,11 +111,18 @@ def agency_health(agency: str, *, now: dt.datetime | None = None) -> AgencyHealt
     )
 
 
-def refusal_remedy(status: str) -> str:
+def refusal_remedy(status: str, errors: dict, *, held_here: bool = True) -> str:
     """What the record's owner does about a refusal, in words."""
-    if status == RefusalStatus.STALE:
+    if not held_here:
         return (
-            "The network holds a newer version of this record than this node (typically after "
+            "This node does not hold this record, the network does. If it should not exist, "
+            "select it under Rejections and run “Publish again or withdraw from the network”: "
+            "a withdrawal numbered above the network's version reaches every node. If it should, "
+            "register it again here."
+        )
+    if status == RefusalStatus.STALE or "hash" in errors:
+        return (
+            "The network holds another version of this record than this node (typically after "
             "this node was restored from a backup). Check the record, then use “Publish again”: "
             "it sends this version numbered above the network's."
         )

@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from registry import feed
 from registry.feed import START, Position
+from registry.models import UseCase
 from sync import notices, protocol, receiver, serving
 from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
-from sync.models import Checkpoint, Direction, Peer, Rejection, SyncRun
+from sync.models import Checkpoint, Direction, Peer, RefusalStatus, Rejection, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +376,7 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
             results = receiver.receive(
                 page["changes"], received_from=node["agency"], may_send=may_send
             )
+            _remember_divergences(peer, page["changes"], results)
             if page["next"] != cursor:
                 _save_checkpoint(checkpoint, feed_id, page["next"])
         _count(run, results)
@@ -382,6 +384,47 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
         _keep_lease(peer, owner, run)
         if not page.get("more") or not page["changes"]:
             return
+
+
+def _remember_divergences(peer: Peer, changes: list, results: list[dict]) -> None:
+    """A record of this agency that the peer serves at a version this node does not hold (it
+    never changes from outside, so the receiver refuses it): the network holds what this node
+    lost in a restore from an older backup, or what someone pushed with a leaked token. Kept as a
+    refusal so the agency's admins see it and act (publish again, or withdraw it from the
+    network), and cleared like any refusal when a later push of the record gets through."""
+    own = settings.NODE_AGENCY
+    for envelope, answer in zip(changes, results, strict=True):
+        if answer.get("status") != protocol.REJECTED or answer.get("origin") != own:
+            continue
+        peer_version = envelope.get("version") if isinstance(envelope, dict) else None
+        if not isinstance(peer_version, int) or isinstance(peer_version, bool):
+            continue
+        held = (
+            UseCase.objects.filter(origin_id=own, uid=answer["uid"])
+            .values_list("version", flat=True)
+            .first()
+        )
+        what = "a deletion of" if envelope.get("deleted") else "a version of"
+        here = f"version {held}" if held is not None else "no such record"
+        Rejection.objects.update_or_create(
+            peer=peer,
+            origin=own,
+            uid=answer["uid"],
+            defaults={
+                "version": held or 0,
+                "status": RefusalStatus.STALE,
+                "peer_version": peer_version,
+                "errors": {
+                    "version": [
+                        f"The peer holds {what} this record of {own} (version {peer_version}); "
+                        f"this node holds {here}. This happens after a restore from a backup "
+                        "older than the record's last change, or when someone pushed with this "
+                        "agency's token."
+                    ]
+                },
+                "rejected_at": timezone.now(),
+            },
+        )
 
 
 def _origin_rule(node: dict) -> Callable[[str], bool]:

@@ -24,10 +24,10 @@ def push_soon_after_own_change(sender, instance, **kwargs) -> None:
     """post_save of a FeedEntry: own changes only (received copies are the hub's to spread)."""
     if instance.origin != settings.NODE_AGENCY or instance.received_from:
         return
-    connection = transaction.get_connection()
-    pending = connection.run_on_commit
-    # One callback per transaction is enough; an import writes thousands of entries in one.
-    if pending and pending[-1][1] is queue_push:
+    pending = transaction.get_connection().run_on_commit
+    # One callback per transaction is enough; an import writes thousands of entries in one. Other
+    # apps queue callbacks of their own in between (webhooks), so look at every pending one.
+    if any(callback[1] is queue_push for callback in pending):
         return
     transaction.on_commit(queue_push)
 

@@ -16,7 +16,8 @@ DISPATCH_SOON_DEBOUNCE_SECONDS = 1
 def dispatch_soon_after_change(sender, instance, **kwargs) -> None:
     """post_save of a FeedEntry: one wake-up per transaction, however many entries it wrote."""
     pending = transaction.get_connection().run_on_commit
-    if pending and pending[-1][1] is queue_dispatch:
+    # Other apps queue callbacks of their own in between (sync's push soon): look at every one.
+    if any(callback[1] is queue_dispatch for callback in pending):
         return
     transaction.on_commit(queue_dispatch)
 

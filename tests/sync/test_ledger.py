@@ -301,3 +301,103 @@ def test_a_record_never_shared_says_so_instead_of_nothing_refused(client, ema_ad
     page = client.get(reverse("admin:registry_usecase_change", args=[draft.pk])).content.decode()
     assert "Not shared: this level stays at this agency." in page
     assert "Nothing refused" not in page
+
+
+# --- after a restore: what the network holds and this node lost ---------------------------------
+
+
+def test_a_record_the_network_holds_and_this_node_lost_is_a_refusal_to_resolve(
+    hub, peer, home_agency
+):
+    lost = envelope(origin="EMA", version=5, record=valid_record(title="Created after backup"))
+    hub.feed.append(lost)
+    sync(peer)
+    refusal = Rejection.objects.get(uid=lost["uid"])
+    assert (refusal.status, refusal.version, refusal.peer_version) == ("stale", 0, 5)
+    assert "this node holds no such record" in refusal.errors["version"][0]
+
+
+def test_withdrawing_from_the_network_what_this_node_lost_settles_it(client, hub, peer, ema_admin):
+    lost = envelope(origin="EMA", version=5, record=valid_record(title="Created after backup"))
+    hub.feed.append(lost)
+    sync(peer)
+    client.force_login(ema_admin)
+    refusal = Rejection.objects.get(uid=lost["uid"])
+    page = client.get(reverse("admin:sync_rejection_change", args=[refusal.pk])).content.decode()
+    assert "This node does not hold this record" in page
+    client.post(
+        reverse("admin:sync_rejection_changelist"),
+        {"action": "resolve_action", "_selected_action": [refusal.pk]},
+    )
+    hub.status_for = lambda e: "applied"
+    sync(peer)
+    sent = [e for e in hub.received if e["uid"] == lost["uid"]]
+    assert [(e["version"], e["deleted"]) for e in sent] == [(6, True)]
+    assert not Rejection.objects.filter(uid=lost["uid"]).exists()
+
+
+def test_publish_again_resends_a_withdrawal_the_hub_answered_stale(hub, peer, home_agency):
+    record = publish()
+    sync(peer)
+    registry_services.withdraw(UseCase.objects.get(pk=record.pk))  # v2, a tombstone
+    hub.status_for = lambda e: "stale"
+    hub.stored_version_for = lambda e: 3
+    sync(peer)
+    registry_services.publish_again(UseCase.objects.get(pk=record.pk), above=3)
+    hub.status_for = lambda e: "applied"
+    sync(peer)
+    assert (hub.received[-1]["version"], hub.received[-1]["deleted"]) == (4, True)
+    assert not Rejection.objects.exists()
+
+
+def test_a_deletion_answered_stale_is_sent_again_from_the_rejections_page(
+    client, hub, peer, ema_admin
+):
+    record = publish()
+    sync(peer)
+    uid = record.uid
+    registry_services.delete_use_case(UseCase.objects.get(pk=record.pk))
+    hub.status_for = lambda e: "stale"
+    hub.stored_version_for = lambda e: 3
+    sync(peer)
+    refusal = Rejection.objects.get(uid=uid)
+    client.force_login(ema_admin)
+    client.post(
+        reverse("admin:sync_rejection_changelist"),
+        {"action": "resolve_action", "_selected_action": [refusal.pk]},
+    )
+    hub.status_for = lambda e: "applied"
+    sync(peer)
+    assert (hub.received[-1]["version"], hub.received[-1]["deleted"]) == (4, True)
+
+
+def test_another_agencys_admin_sees_nothing_of_the_refusals_on_a_record(
+    client, hub, peer, ema_admin, bfarm_admin
+):
+    record = publish(title="Refused one")
+    hub.status_for = lambda e: "rejected"
+    sync(peer)
+    client.force_login(bfarm_admin)
+    page = client.get(reverse("admin:registry_usecase_change", args=[record.pk]))
+    assert page.status_code == 200
+    assert "Refused by" not in page.content.decode()
+    listed = client.get(USE_CASES, {"origin": "all"}).content.decode()
+    assert "attention=yes" not in listed
+
+
+def test_the_hubs_ledger_pages_are_not_offered_on_an_agency_node(client, ema_admin):
+    client.force_login(ema_admin)
+    for page in ("sync_peerexchange", "sync_answeredrejection", "sync_agencysyncstatus"):
+        assert client.get(reverse(f"admin:{page}_changelist")).status_code == 403
+
+
+def test_network_status_reads_the_stored_level_when_a_refused_save_is_shown_again(
+    client, ema_admin
+):
+    draft = UseCaseFactory(publication_level="draft", summary="", title="Still a draft")
+    client.force_login(ema_admin)
+    url = reverse("admin:registry_usecase_change", args=[draft.pk])
+    response = client.post(url, {"title": "Still a draft", "language": "en",
+                                 "publication_level": "public"})  # fmt: skip
+    assert response.status_code == 200  # refused: it lacks what publishing needs
+    assert "Not shared: this level stays at this agency." in response.content.decode()
