@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from catalogue import feeds, linked_data, views
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("vocabularies/<slug:name>", linked_data.concept_scheme, name="vocabulary"),
     path("vocabularies/<slug:name>.<slug:fmt>", linked_data.concept_scheme, name="vocabulary"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # Last: what nothing above (nor the admin, API or federation) answers.
+    re_path(r"^(?P<path>.*/)$", views.not_found, name="not-found"),
 ]

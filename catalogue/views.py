@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -136,7 +136,9 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @cache_anonymous_get
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
-    agency = get_object_or_404(Agency, code=code)
+    agency = Agency.objects.filter(code=code).first()
+    if agency is None:
+        return _not_found(request)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
     try:
         page = selectors.paginate_use_cases(
@@ -468,6 +470,12 @@ def _withdrawn_or_not_found(request: HttpRequest, *, origin: str, uid: uuid.UUID
     agency = Agency.objects.filter(code=origin).first()
     context = {"agency_name": agency.name if agency else origin, "withdrawn_on": tombstone.modified}
     return render(request, "catalogue/withdrawn.html", context, status=410)
+
+
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other address under the catalogue that ends with a slash: the catalogue's plain 404,
+    with DEBUG on too (an address without the slash still gets CommonMiddleware's redirect)."""
+    return _not_found(request)
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:

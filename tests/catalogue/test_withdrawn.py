@@ -236,3 +236,15 @@ def test_a_withdrawn_network_record_is_gone_for_members_and_unknown_to_anonymous
     anonymous = reader("anonymous", home_member).get(address)
     unknown = reader("anonymous", home_member).get(use_case_url(settings.NODE_AGENCY, uuid.uuid4()))
     assert anonymous.status_code == unknown.status_code == 404
+
+
+@pytest.mark.parametrize("address", ["/agencies/NOPE/", "/use-cases/EMA/", "/no/such/page/"])
+def test_other_unknown_addresses_get_the_catalogues_plain_404(home, address):
+    response = Client().get(address)
+    assert response.status_code == 404
+    assert_site_page(response, "404.html")
+
+
+def test_an_address_without_its_slash_is_still_redirected(home):
+    assert Client().get("/agencies").status_code == 301
+    assert Client().get("/admin").status_code == 301
