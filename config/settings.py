@@ -232,35 +232,62 @@ EMAIL_SCHEMES = {
 
 def email_from_url(url: str) -> dict[str, object]:
     """Django's EMAIL_* settings from one URL: smtp://user:password@host:port (smtp+tls:// for
-    STARTTLS, smtp+ssl:// or smtps:// for implicit TLS), file:///folder, console://, locmem://.
+    STARTTLS, smtp+ssl:// or smtps:// for implicit TLS), file:///absolute/folder, console://,
+    locmem://. Anything else stops start-up with ImproperlyConfigured naming EMAIL_URL and the
+    form expected (never the URL itself: it may hold a password).
     Written here rather than taken from django-environ (whose email_url_config was tried): it
     reads filemail:///var/mail as the relative path var/mail, turns smtps:// into STARTTLS
     instead of implicit TLS and leaves the port unset, each a silent misdelivery."""
-    parts = urllib.parse.urlsplit(url)
+    smtp_form = "smtp://user:password@host:port (or smtp+tls://, smtp+ssl://, smtps://)"
+    file_form = "file:///absolute/folder, e.g. file:///var/mail/registry"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:  # an unbalanced [ of an IPv6 host
+        raise ImproperlyConfigured(f"EMAIL_URL is not a URL ({error}); use {smtp_form}") from None
     backend = EMAIL_SCHEMES.get(parts.scheme)
     if backend is None:
         raise ImproperlyConfigured(
             f"EMAIL_URL: unknown scheme {parts.scheme!r}; use one of {', '.join(EMAIL_SCHEMES)}"
         )
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"EMAIL_URL takes no ?query or #fragment: {parts.scheme}://…")
     config: dict[str, object] = {
         "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"
     }
     if backend == "filebased":
-        if not parts.path:
-            raise ImproperlyConfigured("EMAIL_URL: give the folder, file:///var/mail/registry")
-        config["EMAIL_FILE_PATH"] = urllib.parse.unquote(parts.path)
+        # file://relative/path would read "relative" as a host and silently write to /path.
+        if parts.netloc:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: a file URL has no host part ({parts.netloc!r}); use {file_form}"
+            )
+        path = urllib.parse.unquote(parts.path)
+        if not path.startswith("/") or path.strip("/") == "":
+            raise ImproperlyConfigured(f"EMAIL_URL: give an absolute folder, {file_form}")
+        config["EMAIL_FILE_PATH"] = path
     elif backend == "smtp":
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or out of 0-65535
+            raise ImproperlyConfigured(
+                f"EMAIL_URL: the port is not a number from 1 to 65535; use {smtp_form}"
+            ) from None
         if not parts.hostname:
-            raise ImproperlyConfigured("EMAIL_URL: give the host, smtp://user:password@host:port")
+            raise ImproperlyConfigured(f"EMAIL_URL: give the host, {smtp_form}")
+        if port == 0 or parts.path not in {"", "/"}:
+            raise ImproperlyConfigured(f"EMAIL_URL: a port from 1 to 65535, no path; {smtp_form}")
         ssl = parts.scheme in {"smtp+ssl", "smtps"}
         tls = parts.scheme == "smtp+tls"
         config.update(
             EMAIL_HOST=parts.hostname,
-            EMAIL_PORT=parts.port or (465 if ssl else 587 if tls else 25),
+            EMAIL_PORT=port or (465 if ssl else 587 if tls else 25),
             EMAIL_HOST_USER=urllib.parse.unquote(parts.username or ""),
             EMAIL_HOST_PASSWORD=urllib.parse.unquote(parts.password or ""),
             EMAIL_USE_TLS=tls,
             EMAIL_USE_SSL=ssl,
+        )
+    elif parts.netloc or parts.path:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL: {parts.scheme}:// takes nothing after it; use {parts.scheme}://"
         )
     return config
 

@@ -1,4 +1,4 @@
-"""E-mail notices to this node's agency: its functional mailbox and its active admins.
+"""E-mail notices to this node's agency: its functional mailbox and its agency admins.
 
 A notice is claimed before it is sent: a Notice row unique on (kind, key, period), created in a
 transaction of its own. Whoever creates the row sends the message and marks it sent; everyone
@@ -10,12 +10,14 @@ that dies after the mail server accepted the message and before the row is marke
 go out twice.
 
 Sending happens in the Celery worker (registry/tasks.py, sync/notices.py), never in a save or a
-sync: beat runs `deliver_due_notices` daily (the review digest is once per ISO week, the stale
-notice once per record and year, so a daily run sends each once).
+sync: beat runs `deliver_due_notices` daily. The review digest and the stale digest are each
+once per ISO week; the stale digest lists the records due that no earlier one reported (its
+records), so a record is reported once per year without a change.
 """
 
 import datetime as dt
 import logging
+import urllib.parse
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from registry import vocabularies as v
 from registry.models import Agency, Notice, UseCase, User
+from registry.services import AGENCY_ADMINS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 REVIEW_HORIZON = dt.timedelta(days=30)
 STALE_AFTER_DAYS = 365
+# Records a stale digest lists one by one; the rest are counted and linked to in the admin list.
+STALE_DIGEST_LINES = 50
 SCHEDULE_NAME = "E-mail notices"
 SCHEDULE_TASK = "registry.tasks.send_due_notices"
 
@@ -51,10 +56,19 @@ class Draft:
 
 
 def recipients() -> list[str]:
-    """The agency's contact e-mail, then its active admins' e-mails: de-duplicated, none empty."""
+    """The agency's contact e-mail, then the e-mails of its agency admins: the active staff users
+    of this agency in the "Agency admins" group (registry.services.AGENCY_ADMINS_GROUP, the group
+    create_agency_admin puts them in, which may open the records and refusals the notices link
+    to). Other staff and superusers outside the group get none. De-duplicated, none empty."""
     code = settings.NODE_AGENCY
     mailbox = Agency.objects.filter(code=code).values_list("contact_email", flat=True).first()
-    admins = User.objects.filter(agency_id=code, is_active=True, is_staff=True).exclude(email="")
+    admins = (
+        User.objects.filter(
+            agency_id=code, is_active=True, is_staff=True, groups__name=AGENCY_ADMINS_GROUP
+        )
+        .exclude(email="")
+        .distinct()
+    )
     found: dict[str, str] = {}
     for address in [mailbox or "", *admins.order_by("pk").values_list("email", flat=True)]:
         address = address.strip()
@@ -189,47 +203,106 @@ def review_digest(*, today: dt.date) -> Draft | None:
     )
 
 
-def stale_notices(*, now: dt.datetime) -> list[Draft]:
-    """One notice per own production record unchanged for a year or more, per year: the period
-    is the day of its last change and the whole years since, so a change starts over."""
-    drafts = []
+def stale_item(use_case: UseCase, years: int) -> str:
+    """A record's year of staleness, as a digest reports it: the record, the day of its last
+    change and the whole years since (a change starts over, with a new day)."""
+    return f"{use_case.uid}/{use_case.modified.date().isoformat()}+{years}y"
+
+
+def reported_stale_items() -> set[str]:
+    """The years of staleness an earlier notice reported (or claimed, sent or not): the digests'
+    records, and the per-record notices of before the digest (key the record, period the day
+    and years)."""
+    reported: set[str] = set()
+    rows = Notice.objects.filter(kind=Notice.Kind.STALE).values_list("key", "period", "records")
+    for key, period, records in rows.iterator():
+        if "+" in period:  # a per-record notice of an earlier version
+            reported.add(f"{key}/{period}")
+        else:
+            reported.update(records)
+    return reported
+
+
+def stale_digest(*, now: dt.datetime) -> Draft | None:
+    """The week's digest of own production records unchanged for a year or more that no earlier
+    digest reported for this year of staleness; None when there are none. Each record is
+    reported once per year without a change: a record that falls due after this week's digest
+    went out is in next week's. The body lists the first STALE_DIGEST_LINES, each with its link,
+    and links the admin list of production records, least recently changed first, for the rest."""
+    reported = reported_stale_items()
     stale = (
         UseCase.objects.own()
         .filter(stage=v.Stage.PRODUCTION, modified__lte=now - dt.timedelta(days=STALE_AFTER_DAYS))
-        .order_by("modified")
+        .order_by("modified", "pk")
         .only("pk", "uid", "title", "modified")
     )
-    for use_case in stale:
+    due = []
+    for use_case in stale.iterator():
         years = (now - use_case.modified).days // STALE_AFTER_DAYS
+        item = stale_item(use_case, years)
+        if item not in reported:
+            due.append((use_case, years, item))
+    if not due:
+        return None
+    lines = [
+        f"{plural(len(due), 'AI use case')} of {settings.NODE_AGENCY} "
+        f"{'has' if len(due) == 1 else 'have'} been in production and unchanged for a year or "
+        "more. Please check that each record still describes the tool as it runs today, and "
+        "save it (or retire it).",
+        "",
+    ]
+    for use_case, years, _ in due[:STALE_DIGEST_LINES]:
         since = use_case.modified.date().isoformat()
+        lines.append(
+            f"- {use_case.title} (unchanged since {since}, {plural(years, 'year')})\n"
+            f"  {record_link(use_case.pk)}"
+        )
+    if len(due) > STALE_DIGEST_LINES:
+        lines += [
+            "",
+            f"… and {len(due) - STALE_DIGEST_LINES} more: every production record, least "
+            f"recently changed first:\n  {production_list_link()}",
+        ]
+    if len(due) == 1:
+        use_case, years, _ = due[0]
         title = use_case.title if len(use_case.title) <= 120 else use_case.title[:119] + "…"
-        body = (
-            f"“{use_case.title}” has been in production and unchanged since {since} "
-            f"({plural(years, 'year')}). Please check that its record still describes the tool "
-            f"as it runs today, and save it (or retire it):\n\n{record_link(use_case.pk)}\n"
-        )
-        drafts.append(
-            Draft(
-                kind=Notice.Kind.STALE,
-                key=str(use_case.uid),
-                period=f"{since}+{years}y",
-                subject=subject(f"“{title}” unchanged for {plural(years, 'year')} in production"),
-                body=body,
-                records=[str(use_case.uid)],
-            )
-        )
-    return drafts
+        text = f"“{title}” unchanged for {plural(years, 'year')} in production"
+    else:
+        text = f"{plural(len(due), 'record')} unchanged for a year or more in production"
+    year, week, _ = timezone.localdate(now).isocalendar()
+    return Draft(
+        kind=Notice.Kind.STALE,
+        key=settings.NODE_AGENCY,
+        period=f"{year}-W{week:02d}",
+        subject=subject(text),
+        body="\n".join(lines) + "\n",
+        records=[item for _, _, item in due],
+    )
+
+
+def production_list_link() -> str:
+    """The admin list of the agency's own production records, least recently changed first (the
+    list sorts by the index of its "modified" column, as Django's admin does)."""
+    from registry.admin import OriginFilter, UseCaseAdmin  # the admin imports much; only here
+
+    # The columns of the own records' list: the actions' checkbox first, no origin column.
+    columns = ["action_checkbox", *(n for n in UseCaseAdmin.list_display if n != "origin_code")]
+    query = urllib.parse.urlencode(
+        {
+            OriginFilter.parameter_name: OriginFilter.OWN,
+            "stage__exact": v.Stage.PRODUCTION,
+            "o": columns.index("modified_on"),
+        }
+    )
+    return f"{settings.SITE_URL}{reverse('admin:registry_usecase_changelist')}?{query}"
 
 
 def deliver_due_notices(*, now: dt.datetime | None = None) -> list[Notice]:
-    """Beat's daily run: abandoned claims, the week's review digest, the stale-record notices."""
+    """Beat's daily run: abandoned claims, the week's review digest, the week's stale digest."""
     now = now or timezone.now()
     sent = deliver_unsent(now=now)
-    drafts = stale_notices(now=now)
-    digest = review_digest(today=timezone.localdate(now))
-    if digest is not None:
-        drafts.insert(0, digest)
-    for draft in drafts:
+    drafts = [review_digest(today=timezone.localdate(now)), stale_digest(now=now)]
+    for draft in filter(None, drafts):
         notice = deliver(draft, now=now)
         if notice is not None:
             sent.append(notice)

@@ -1,4 +1,5 @@
-"""The digest an agency's mailbox and admins get when the hub refuses its records.
+"""The digest an agency's mailbox and agency admins (registry.notices.recipients) get when the
+hub refuses its records.
 
 A refusal is open while its Rejection row exists. The digest goes out when the open refusals
 include one that no earlier digest reported: a refusal is the record, the version sent and

@@ -73,6 +73,24 @@ def test_a_malformed_setting_is_named(tmp_path):
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+def test_a_malformed_email_url_stops_start_up_naming_email_url(tmp_path):
+    for url, form in [
+        ("smtp://relay:notaport", "smtp://user:password@host:port"),
+        ("file://relative/path", "file:///absolute/folder"),
+    ]:
+        result = load_settings(DATA_DIR=str(tmp_path), EMAIL_URL=url)
+        assert result.returncode != 0, url
+        last_line = result.stderr.strip().splitlines()[-1]
+        assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: EMAIL_URL")
+        assert form in last_line
+        assert "ValueError" not in result.stderr
+
+
+def test_a_well_formed_email_url_starts(tmp_path):
+    result = load_settings(DATA_DIR=str(tmp_path), EMAIL_URL=f"file://{tmp_path / 'mail'}")
+    assert result.returncode == 0, result.stderr
+
+
 def cache_backend(tmp_path, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
     code = "import django; django.setup(); from django.conf import settings as s; "

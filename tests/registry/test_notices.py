@@ -13,14 +13,15 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.settings import email_from_url
-from registry import notices, tasks
-from registry.models import Notice
+from registry import notices, services, tasks
+from registry.models import Notice, UseCase
 from tests.factories import UseCaseFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://ema.example.eu"
 MONDAY = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 TODAY = MONDAY.date()
+MANY_STALE = "records unchanged for a year or more in production"
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +40,15 @@ def outbox(settings, mailoutbox):
 def agency(home_agency):
     home_agency.contact_email = "ai-registry@ema.example.eu"
     home_agency.save()
-    UserFactory(username="anna", agency=home_agency, email="anna@ema.example.eu")
+    agency_admin(username="anna", agency=home_agency, email="anna@ema.example.eu")
     return home_agency
+
+
+def agency_admin(**fields):
+    """A user in the agency admins' group, as create_agency_admin makes them."""
+    user = UserFactory(**fields)
+    user.groups.add(services.agency_admins_group())
+    return user
 
 
 def link(use_case) -> str:
@@ -60,18 +68,30 @@ def in_production_since(when: dt.datetime, **fields):
 # Recipients -----------------------------------------------------------------------------------
 
 
-def test_recipients_are_the_mailbox_and_the_active_admins_once_each(agency, other_agency):
-    UserFactory(agency=agency, email="ANNA@ema.example.eu")
-    UserFactory(agency=agency, email="bo@ema.example.eu")
-    UserFactory(agency=agency, email="")
-    UserFactory(agency=agency, email="gone@ema.example.eu", is_active=False)
+def test_recipients_are_the_mailbox_and_the_active_agency_admins_once_each(agency, other_agency):
+    agency_admin(agency=agency, email="ANNA@ema.example.eu")
+    agency_admin(agency=agency, email="bo@ema.example.eu")
+    agency_admin(agency=agency, email="")
+    agency_admin(agency=agency, email="gone@ema.example.eu", is_active=False)
+    agency_admin(agency=agency, email="no-admin-access@ema.example.eu", is_staff=False)
+    agency_admin(agency=other_agency, email="someone@bfarm.example.de")
     UserFactory(agency=agency, email="reader@ema.example.eu", is_staff=False)
-    UserFactory(agency=other_agency, email="someone@bfarm.example.de")
+    UserFactory(agency=agency, email="other-staff@ema.example.eu")  # staff, not in the group
+    UserFactory(agency=agency, email="root@ema.example.eu", is_superuser=True)
     assert notices.recipients() == [
         "ai-registry@ema.example.eu",
         "anna@ema.example.eu",
         "bo@ema.example.eu",
     ]
+
+
+def test_staff_outside_the_agency_admins_group_get_no_notice(agency, outbox):
+    UserFactory(agency=agency, email="helpdesk@ema.example.eu")  # staff, not an agency admin
+    in_production_since(MONDAY - dt.timedelta(days=400))
+    notices.deliver_due_notices(now=MONDAY)
+    (message,) = outbox
+    assert message.to == ["ai-registry@ema.example.eu", "anna@ema.example.eu"]
+    assert Notice.objects.get().recipients == message.to
 
 
 def test_without_any_recipient_nothing_is_sent_or_claimed_and_it_is_logged(
@@ -135,23 +155,142 @@ def test_no_review_due_sends_no_digest(agency, outbox):
 # The stale-in-production notice ---------------------------------------------------------------
 
 
-def test_a_record_unchanged_for_a_year_in_production_gets_one_notice_per_year(agency, outbox):
+def test_records_unchanged_for_a_year_in_production_go_out_in_one_digest_with_links(
+    agency, other_agency, outbox
+):
+    oldest = in_production_since(MONDAY - dt.timedelta(days=800), title="Oldest tool")
     old = in_production_since(MONDAY - dt.timedelta(days=400), title="Old faithful")
-    in_production_since(MONDAY - dt.timedelta(days=300), title="Recently changed")
-    UseCaseFactory(stage="pilot", modified=MONDAY - dt.timedelta(days=800), title="Old pilot")
+    recent = in_production_since(MONDAY - dt.timedelta(days=300), title="Recently changed")
+    pilot = UseCaseFactory(stage="pilot", modified=MONDAY - dt.timedelta(days=800), title="Pilot")
+    theirs = in_production_since(
+        MONDAY - dt.timedelta(days=400), origin=other_agency, title="Their tool"
+    )
 
     notices.deliver_due_notices(now=MONDAY)
-    notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=50))
+
+    (message,) = outbox
+    assert (
+        message.subject == "[EMA AI registry] 2 records unchanged for a year or more in production"
+    )
+    assert message.to == ["ai-registry@ema.example.eu", "anna@ema.example.eu"]
+    body = message.body
+    assert body.index("Oldest tool") < body.index("Old faithful")  # least recently changed first
+    assert "- Oldest tool (unchanged since 2023-12-23, 2 years)" in body
+    assert "- Old faithful (unchanged since 2025-01-26, 1 year)" in body
+    assert link(oldest) in body and link(old) in body
+    assert "… and" not in body
+    for absent in (recent, pilot, theirs):
+        assert absent.title not in body and link(absent) not in body
+    notice = Notice.objects.get()
+    assert (notice.kind, notice.key, notice.period) == ("stale", "EMA", "2026-W10")
+
+
+def test_a_single_stale_record_is_named_in_the_subject(agency, outbox):
+    in_production_since(MONDAY - dt.timedelta(days=400), title="Old faithful")
+    notices.deliver_due_notices(now=MONDAY)
     (message,) = outbox
     assert message.subject == "[EMA AI registry] “Old faithful” unchanged for 1 year in production"
-    assert "unchanged since 2025-01-26 (1 year)" in message.body
-    assert link(old) in message.body
+
+
+def test_each_record_is_reported_once_per_year_of_staleness(agency, outbox):
+    in_production_since(MONDAY - dt.timedelta(days=400), title="Old faithful")
+    in_production_since(MONDAY - dt.timedelta(days=362), title="Due on Thursday")
+    in_production_since(MONDAY - dt.timedelta(days=300), title="Due in two months")
+
+    for day in range(14):  # two weeks of daily runs
+        notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=day))
+    assert [m.subject for m in outbox] == [
+        "[EMA AI registry] “Old faithful” unchanged for 1 year in production",
+        "[EMA AI registry] “Due on Thursday” unchanged for 1 year in production",
+    ]
+    for day in range(14, 100):
+        notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=day))
+    assert len(outbox) == 3
+    assert outbox[2].subject.endswith("“Due in two months” unchanged for 1 year in production")
 
     notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=400))
-    assert sorted(m.subject for m in outbox[1:]) == [
-        "[EMA AI registry] “Old faithful” unchanged for 2 years in production",
-        "[EMA AI registry] “Recently changed” unchanged for 1 year in production",
+    (year_two,) = outbox[3:]
+    assert (
+        year_two.subject == "[EMA AI registry] 2 records unchanged for a year or more in production"
+    )
+    assert "- Old faithful (unchanged since 2025-01-26, 2 years)" in year_two.body
+    assert "Due on Thursday" in year_two.body and "Due in two months" not in year_two.body
+
+
+def test_a_large_digest_lists_the_first_records_and_links_the_rest(agency, outbox):
+    count = notices.STALE_DIGEST_LINES + 7
+    records = [
+        in_production_since(MONDAY - dt.timedelta(days=400 + n), title=f"Tool {n:03d}")
+        for n in range(count)
     ]
+
+    notices.deliver_due_notices(now=MONDAY)
+    notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=7))
+
+    (message,) = outbox
+    assert message.subject == (
+        f"[EMA AI registry] {count} records unchanged for a year or more in production"
+    )
+    body = message.body
+    listed = [r for r in records if link(r) in body]
+    # The least recently changed first: the records made last are the oldest.
+    assert listed == records[-notices.STALE_DIGEST_LINES :]
+    assert body.count("/admin/registry/usecase/") == notices.STALE_DIGEST_LINES + 1
+    assert "… and 7 more" in body
+    assert f"{SITE}/admin/registry/usecase/?origin=own&stage__exact=production&o=" in body
+    assert len(body.splitlines()) < 2 * notices.STALE_DIGEST_LINES + 10
+    assert len(Notice.objects.get().records) == count  # the unlisted ones are reported too
+
+
+def test_the_digests_list_link_shows_production_records_least_recently_changed_first(
+    agency, admin_client, settings
+):
+    settings.SITE_URL = SITE
+    middle = in_production_since(MONDAY - dt.timedelta(days=500))
+    newest = in_production_since(MONDAY - dt.timedelta(days=10))
+    oldest = in_production_since(MONDAY - dt.timedelta(days=900))
+    UseCaseFactory(stage="pilot", modified=MONDAY - dt.timedelta(days=2000))
+
+    response = admin_client.get(notices.production_list_link().removeprefix(SITE))
+
+    assert response.status_code == 200
+    shown = list(response.context["cl"].result_list)
+    assert shown == [oldest, middle, newest]
+    assert all(isinstance(use_case, UseCase) for use_case in shown)
+
+
+def test_records_reported_by_the_per_record_notices_of_before_are_not_reported_again(
+    agency, outbox
+):
+    old = in_production_since(MONDAY - dt.timedelta(days=400), title="Reported before")
+    in_production_since(MONDAY - dt.timedelta(days=400), title="Not yet reported")
+    Notice.objects.create(  # what the earlier version sent, one notice per record
+        kind="stale",
+        key=str(old.uid),
+        period="2025-01-26+1y",
+        subject="…",
+        body="…",
+        records=[str(old.uid)],
+        sent_at=MONDAY - dt.timedelta(days=20),
+    )
+    notices.deliver_due_notices(now=MONDAY)
+    (message,) = outbox
+    assert "Not yet reported" in message.subject and "Reported before" not in message.body
+
+
+def test_a_failed_stale_digest_is_sent_whole_on_the_next_run(agency, outbox, monkeypatch):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    in_production_since(MONDAY - dt.timedelta(days=400), title="Old faithful")
+    send = EmailBackend.send_messages
+    monkeypatch.setattr(EmailBackend, "send_messages", lambda self, messages: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        notices.deliver_due_notices(now=MONDAY)
+    monkeypatch.setattr(EmailBackend, "send_messages", send)
+    notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=1))
+    notices.deliver_due_notices(now=MONDAY + dt.timedelta(days=8))
+    (message,) = outbox
+    assert "Old faithful" in message.subject
 
 
 def test_a_change_starts_the_year_over(agency, outbox):
@@ -303,12 +442,38 @@ def test_email_url_gives_django_its_email_settings(url, expected):
     assert {name: config.get(name) for name in expected} == expected
 
 
-@pytest.mark.parametrize("url", ["imap://mail.ema.eu", "smtp://", "file://"])
-def test_a_wrong_email_url_stops_start_up(url):
+SMTP_FORM = "smtp://user:password@host:port"
+FILE_FORM = "file:///absolute/folder"
+
+
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("imap://mail.ema.eu", "smtp, smtp+tls, smtp+ssl, smtps, file, console, locmem"),
+        ("mail.ema.eu:25", "smtp, smtp+tls"),
+        ("smtp://", SMTP_FORM),
+        ("smtp://relay:notaport", SMTP_FORM),
+        ("smtp+tls://user:secret@relay:99999", SMTP_FORM),
+        ("smtp://relay:0", SMTP_FORM),
+        ("smtp://relay/inbox", SMTP_FORM),
+        ("smtp://[::1", SMTP_FORM),
+        ("smtp://relay?timeout=5", "no ?query"),
+        ("file://", FILE_FORM),
+        ("file:///", FILE_FORM),
+        ("file://relative/path", FILE_FORM),
+        ("file://localhost/var/mail", FILE_FORM),
+        ("file:relative/path", FILE_FORM),
+        ("console://somewhere", "console://"),
+    ],
+)
+def test_a_wrong_email_url_stops_start_up_naming_it_and_the_form_expected(url, form):
     from django.core.exceptions import ImproperlyConfigured
 
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(ImproperlyConfigured) as raised:
         email_from_url(url)
+    assert str(raised.value).startswith("EMAIL_URL")
+    assert form in str(raised.value)
+    assert "secret" not in str(raised.value)  # a password is never echoed
 
 
 def email_settings(tmp_path, **env: str) -> list[str]:

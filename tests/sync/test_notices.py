@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from registry import notices as registry_notices
+from registry import services
 from registry.models import Notice
 from sync import notices
 from sync.models import Peer, Rejection
@@ -27,7 +28,8 @@ def outbox(settings, mailoutbox):
 def agency(home_agency):
     home_agency.contact_email = "ai-registry@ema.example.eu"
     home_agency.save()
-    UserFactory(username="anna", agency=home_agency, email="anna@ema.example.eu")
+    anna = UserFactory(username="anna", agency=home_agency, email="anna@ema.example.eu")
+    anna.groups.add(services.agency_admins_group())  # as create_agency_admin makes her
     return home_agency
 
 
@@ -69,6 +71,14 @@ def test_the_digest_lists_the_refused_records_with_their_errors_and_links(agency
     assert "- Label reader (version 4, stale by hub)" in message.body
     assert "stale: the hub holds a newer version (6)" in message.body
     assert link(first) in message.body and link(second) in message.body
+
+
+def test_staff_outside_the_agency_admins_group_get_no_digest(agency, hub, outbox):
+    UserFactory(agency=agency, email="helpdesk@ema.example.eu")  # staff who cannot see refusals
+    refuse(hub)
+    notices.deliver_rejection_digest()
+    (message,) = outbox
+    assert message.to == ["ai-registry@ema.example.eu", "anna@ema.example.eu"]
 
 
 def test_the_same_open_refusals_are_never_sent_twice(agency, hub, outbox):
