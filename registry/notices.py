@@ -35,6 +35,16 @@ logger = logging.getLogger(__name__)
 
 # Far above a send's worst case (EMAIL_TIMEOUT per SMTP step): a claim this old is abandoned.
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+# How every task that sends mail retries: smtplib.SMTPException and socket errors are OSErrors,
+# a mail server that is down or slow (registry/tasks.py, sync/notices.py, webhooks/tasks.py).
+MAIL_TASK_OPTIONS = {
+    "ignore_result": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": 60,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 REVIEW_HORIZON = dt.timedelta(days=30)
 STALE_AFTER_DAYS = 365
 # Records a stale digest lists one by one; the rest are counted and linked to in the admin list.

@@ -7,15 +7,7 @@ from celery import shared_task
 from registry import notices
 
 
-# smtplib.SMTPException and socket errors are OSErrors: a mail server that is down or slow.
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**notices.MAIL_TASK_OPTIONS)
 def send_due_notices() -> None:
-    """Beat runs this daily: the week's review digest, stale-record notices, abandoned claims."""
+    """Beat runs this daily: the week's review digest, the stale digest, abandoned claims."""
     notices.deliver_due_notices()

@@ -100,14 +100,6 @@ def deliver_rejection_digest() -> Notice | None:
 
 
 # Declared with its service: celery autodiscovers only tasks.py (see the module docstring).
-# smtplib.SMTPException and socket errors are OSErrors: a mail server that is down or slow.
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**notices.MAIL_TASK_OPTIONS)
 def send_rejection_digest() -> None:
     deliver_rejection_digest()

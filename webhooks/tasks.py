@@ -8,6 +8,7 @@ effect (the attempt claims its Delivery first)."""
 from celery import shared_task
 from django.conf import settings
 
+from registry.notices import MAIL_TASK_OPTIONS
 from webhooks import services
 
 
@@ -27,14 +28,6 @@ def send_delivery(delivery_id: int) -> None:
         send_delivery.apply_async([delivery_id], countdown=retry_in)
 
 
-# smtplib.SMTPException and socket errors are OSErrors: a mail server that is down or slow.
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def notify_owner(subscription_id: int) -> None:
     services.notify_owner(subscription_id)
