@@ -21,6 +21,9 @@ from registry.models import UseCase
 # without --force: a file that lacks most of them is more likely the wrong file than the truth.
 MAX_WITHDRAW_SHARE = 0.5
 
+# Records listed one per line before "... and N more" (the command's --list-missing lists all).
+LIST_LIMIT = 20
+
 REPORTED, WITHDRAWN, TO_WITHDRAW, LEFT, FAILED = (
     "reported",
     "withdrawn",
@@ -120,6 +123,16 @@ def _outcome(missing: Missing, use_case: UseCase, dry_run: bool, user, reason: s
         missing.error = "; ".join(f"{k}: {' '.join(m)}" for k, m in exc.message_dict.items())
         return FAILED
     return WITHDRAWN
+
+
+def listing(missing: list[Missing], *, limit: int | None = LIST_LIMIT) -> list[str]:
+    """One line per missing record, at most `limit` (None: all) then '... and N more': failed
+    withdrawals first, then shared records, then the rest, each in key order."""
+    order = sorted(missing, key=lambda m: (m.outcome != FAILED, not m.shared))
+    lines = [str(m) for m in (order if limit is None else order[:limit])]
+    if limit is not None and len(order) > limit:
+        lines.append(f"... and {len(order) - limit} more (--list-missing prints them all)")
+    return lines
 
 
 def summary(missing: list[Missing], *, withdraw: bool) -> str:

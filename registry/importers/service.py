@@ -6,6 +6,12 @@ announced format stops here, before any write; a row that lacks something there 
 draft with its reasons);
 then each row that is new or changed is written through registry.services.save_use_case in its
 own transaction, so its version and feed entry move with it and one bad row never touches another.
+
+An update merges (docs/import-mapping.md, "Updates merge"): what the row states replaces the
+stored value, what it does not state (empty, or the mapping's placeholder) keeps it, and the
+merged record is validated and compared. An update never lowers a record's publication level
+on its own: a shared or internal record that the merged row would leave lacking something is
+kept as stored and reported; only an explicit `--publication-level draft` writes it down.
 """
 
 import datetime as dt
@@ -25,24 +31,52 @@ from registry import services
 from registry import vocabularies as v
 from registry.importers import nl_register, removed, us_omb
 from registry.importers.base import ImportRefused, MapOptions, SourceRow
+from registry.importers.text import PLACEHOLDERS
 from registry.models import Agency, UseCase
-from registry.validation import FIELDS, RecordInvalid, publication_gaps, validate_record
+from registry.validation import (
+    FIELDS,
+    RecordInvalid,
+    is_empty,
+    publication_gaps,
+    validate_record,
+)
 
 FORMATS = {us_omb.FORMAT: us_omb, nl_register.FORMAT: nl_register}
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREATED, UPDATED, UNCHANGED, KEPT = "created", "updated", "unchanged", "kept"
 # The summary names the most frequent reasons why rows were left as drafts, not all of them.
 SUMMARY_GROUPS = 6
+# Rows listed one per line (kept, hand edits replaced) before "... and N more".
+LIST_LIMIT = 20
 REQUIRED = "This field is required."
 DATE_IN_MESSAGE = re.compile(r" \(\d{4}-\d{2}-\d{2}\)")
+# Highest first: the order of the per-level counts on the summary line.
+LEVEL_ORDER = list(reversed(v.PublicationLevel.values))
+# Values the mappers give a field the row does not state (docs/import-mapping.md, "Updates
+# merge"): on an update they keep the stored value.
+NOT_STATED = {
+    "purpose": [us_omb.NOT_STATED],
+    "ai_act_risk": [v.AiActRisk.NOT_ASSESSED],
+    "techniques": [["other"]],  # registry.importers.keywords: no match gives `other`
+    "regulatory_processes": [["other"]],
+}
+# A date the mapper filled in itself says so in the description (us_omb._dates,
+# nl_register): the row did not state it.
+DEFAULTED_DATES = {
+    "operational_since": ("Operational date not in the source:",),
+    "retired_on": ("Retirement date not in the source:", "Stop date not in the source:"),
+}
+IMPORTED_FROM = "Imported from "
 
 
 @dataclass(frozen=True)
 class RowReasons:
-    """A row and why it was skipped, or what it lacks before it may be published."""
+    """A row and why it was skipped, or what it lacks before it may be published (`level`: the
+    level it lacks them at, for a row kept as stored)."""
 
     number: int
     key: str
     errors: dict[str, list[str]]
+    level: str = ""
 
     def __str__(self) -> str:
         reasons = "; ".join(
@@ -50,43 +84,121 @@ class RowReasons:
         )
         return f"row {self.number} ({self.key}): {reasons}"
 
+    def kept_line(self) -> str:
+        """One line for a row kept as stored (its update would lack something at its level)."""
+        return (
+            f"kept row {self.number} ({self.key}) at {self.level}, the update would lack: "
+            f"{reasons_text(self.errors)}; the stored record is left as it is "
+            "(--publication-level draft stores the row as a draft)"
+        )
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """An updated record whose edits made here (since its last import) the file replaced."""
+
+    number: int
+    key: str
+    fields: list[str]
+
+    def __str__(self) -> str:
+        return (
+            f"updated row {self.number} ({self.key}): the file replaced edits made here to "
+            f"{', '.join(self.fields)}"
+        )
+
 
 @dataclass
 class ImportReport:
     rows: int
     dry_run: bool = False
-    counts: dict[str, int] = field(default_factory=lambda: {CREATED: 0, UPDATED: 0, UNCHANGED: 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {CREATED: 0, UPDATED: 0, UNCHANGED: 0, KEPT: 0}
+    )
+    # How many rows of each outcome end at each publication level.
+    levels: dict[str, Counter[str]] = field(default_factory=dict)
     skipped: list[RowReasons] = field(default_factory=list)
     # Rows stored (or left) as drafts that lack something before they may be published.
     drafts: list[RowReasons] = field(default_factory=list)
+    # Updates not written: the merged record would lack something at the record's level.
+    kept: list[RowReasons] = field(default_factory=list)
+    # Updates that replaced values edited here since the record's last import.
+    replaced: list[Replaced] = field(default_factory=list)
     # Records of the same source whose rows the file no longer has (registry.importers.removed).
     missing: list[removed.Missing] = field(default_factory=list)
     withdraw_missing: bool = False
 
+    def count(self, outcome: str, level: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        self.levels.setdefault(outcome, Counter())[level] += 1
+
     def summary(self, groups: int = SUMMARY_GROUPS) -> str:
-        c = self.counts
-        line = (
-            f"created {c[CREATED]}, updated {c[UPDATED]}, unchanged {c[UNCHANGED]}, "
-            f"skipped {len(self.skipped)}"
-        )
+        """'created 5 (4 network, 1 draft), updated 0, unchanged 0, skipped 0; 1 draft lacks
+        something to be published: 1 stage missing', then kept rows, replaced edits and
+        records no longer in the file."""
+        outcomes = [CREATED, UPDATED, UNCHANGED] + ([KEPT] if self.counts.get(KEPT) else [])
+        parts = [f"{name} {self.counts.get(name, 0)}{self._by_level(name)}" for name in outcomes]
+        line = ", ".join([*parts, f"skipped {len(self.skipped)}"])
         if self.drafts:
-            reasons = self.draft_reasons().most_common()
-            shown = [f"{count} {reason}" for reason, count in reasons[:groups]]
-            if len(reasons) > groups:
-                shown.append("...")
-            line = f"{line}; {len(self.drafts)} left as drafts: {', '.join(shown)}"
+            count = len(self.drafts)
+            lack = "draft lacks" if count == 1 else "drafts lack"
+            shown = _grouped(self.draft_reasons(), groups)
+            line = f"{line}; {count} {lack} something to be published: {shown}"
+        if self.kept:
+            count = len(self.kept)
+            their = "its" if count == 1 else "their"
+            shown = _grouped(self.kept_reasons(), groups)
+            line = (
+                f"{line}; {count} kept as stored, the update would lack at {their} level: {shown}"
+            )
+        if self.replaced:
+            count = len(self.replaced)
+            record = "record" if count == 1 else "records"
+            fields = Counter(name for replaced in self.replaced for name in replaced.fields)
+            shown = _grouped(fields, groups)
+            line = f"{line}; {count} updated {record} had edits made here replaced: {shown}"
         if self.missing:
             line = f"{line}; {removed.summary(self.missing, withdraw=self.withdraw_missing)}"
         return line
 
+    def _by_level(self, outcome: str) -> str:
+        levels = self.levels.get(outcome)
+        if not levels:
+            return ""
+        shown = [f"{levels[level]} {level}" for level in LEVEL_ORDER if levels[level]]
+        return f" ({', '.join(shown)})"
+
     def draft_reasons(self) -> Counter[str]:
         """How many drafts lack each thing, by field and message ('stage missing')."""
-        return Counter(
-            _reason(name, message)
-            for draft in self.drafts
-            for name, messages in draft.errors.items()
-            for message in messages
-        )
+        return _reasons(self.drafts)
+
+    def kept_reasons(self) -> Counter[str]:
+        """How many kept rows would lack each thing, and at which level ('stage missing at
+        public')."""
+        return _reasons(self.kept, at_level=True)
+
+
+def _reasons(rows: list[RowReasons], at_level: bool = False) -> Counter[str]:
+    return Counter(
+        _reason(name, message) + (f" at {row.level}" if at_level else "")
+        for row in rows
+        for name, messages in row.errors.items()
+        for message in messages
+    )
+
+
+def _grouped(reasons: Counter[str], groups: int) -> str:
+    common = reasons.most_common()
+    shown = [f"{count} {reason}" for reason, count in common[:groups]]
+    if len(common) > groups:
+        shown.append("...")
+    return ", ".join(shown)
+
+
+def reasons_text(errors: dict[str, list[str]]) -> str:
+    return ", ".join(
+        _reason(name, message) for name, messages in errors.items() for message in messages
+    )
 
 
 def _reason(name: str, message: str) -> str:
@@ -102,6 +214,8 @@ class _Planned:
     outcome: str | RowReasons
     cleaned: dict[str, Any] | None = None
     lacks: dict[str, list[str]] = field(default_factory=dict)
+    level: str = ""  # the record's publication level after the import
+    replaced: list[str] = field(default_factory=list)
 
 
 def import_inventory(
@@ -120,11 +234,15 @@ def import_inventory(
     progress_every: int = 500,
 ) -> ImportReport:
     """Create or update one record per source row that has a title and well-formed values; every
-    row ends created, updated, unchanged or skipped (with the validator's reasons). A row that
-    lacks something for its publication level is stored as a draft and reported with what it
-    lacks. `contact_email` defaults to the agency's functional mailbox. Records of the same
-    source whose rows the file no longer has are reported; `withdraw_missing` withdraws the
-    shared ones, refused (ImportRefused, before any write) when that looks like a wrong file."""
+    row ends created, updated, unchanged, kept or skipped (with the validator's reasons). A new
+    row that lacks something for its publication level is stored as a draft and reported with
+    what it lacks. An update merges the row into the stored record (what the row does not state
+    keeps its stored value) and never lowers the record's level unless `publication_level` is
+    draft: a shared or internal record the update would leave lacking something is kept as
+    stored and reported. `contact_email` defaults to the agency's functional mailbox. Records of
+    the same source whose rows the file no longer has are reported; `withdraw_missing` withdraws
+    the shared ones, refused (ImportRefused, before any write) when that looks like a wrong
+    file."""
     module = _check_request(fmt, agency_code, publication_level)
     rows = module.read_rows(Path(path))
     existing = {
@@ -142,17 +260,23 @@ def import_inventory(
     options = MapOptions(today=timezone.now().date(), contact_email=mailbox)
     plan = [_plan(row, module, options, existing, publication_level) for row in rows]
     report = ImportReport(rows=len(rows), dry_run=dry_run, withdraw_missing=withdraw_missing)
-    reason = f"Imported from {Path(path).name} ({fmt})"
+    reason = f"{IMPORTED_FROM}{Path(path).name} ({fmt})"
     for done, planned in enumerate(plan, 1):
         outcome = planned.outcome
         if not dry_run and outcome in (CREATED, UPDATED):
             outcome = _write(planned, agency_code, existing.get(planned.row.key), user, reason)
+        row = planned.row
         if isinstance(outcome, RowReasons):
             report.skipped.append(outcome)
+        elif outcome == KEPT:
+            report.count(KEPT, planned.level)
+            report.kept.append(RowReasons(row.number, row.key, planned.lacks, planned.level))
         else:
-            report.counts[outcome] += 1
+            report.count(outcome, planned.level)
             if planned.lacks:
-                report.drafts.append(RowReasons(planned.row.number, planned.row.key, planned.lacks))
+                report.drafts.append(RowReasons(row.number, row.key, planned.lacks))
+            if planned.replaced:
+                report.replaced.append(Replaced(row.number, row.key, planned.replaced))
         if progress and (done % progress_every == 0 or done == len(plan)):
             progress(done, len(plan))
     report.missing = removed.settle(
@@ -186,21 +310,99 @@ def _check_request(fmt: str, agency_code: str, publication_level: str | None):
 
 
 def _plan(row: SourceRow, module, options: MapOptions, existing: dict, level: str | None):
-    """Validate the row as a draft (only a title and well-formed values, else it is skipped),
-    then raise it to its publication level when it lacks nothing there."""
+    """Validate the row as a draft (only a title and well-formed values, else it is skipped);
+    merge it into the stored record on an update; then raise it to its publication level when
+    it lacks nothing there. An update that would lower a shared or internal record to a draft
+    without `--publication-level draft` is kept as stored."""
     mapped = module.map_row(row, options)
     current = existing.get(row.key)
     record = {**mapped.record, "publication_level": v.PublicationLevel.DRAFT}
     try:
         cleaned = validate_record(record, today=options.today)
+        if current is not None:
+            stored = _comparable(current.to_record())
+            merged = merge(record, stored, options.contact_email)
+            record = {**merged, "publication_level": v.PublicationLevel.DRAFT}
+            cleaned = validate_record(record, today=options.today)
     except RecordInvalid as exc:
         return _Planned(row, RowReasons(row.number, row.key, exc.errors))
     target = _level(current, level, mapped.never_public)
     lacks = _lacks(record, target, options.today)
+    if (
+        lacks
+        and current is not None
+        and current.publication_level != v.PublicationLevel.DRAFT
+        and target != v.PublicationLevel.DRAFT
+    ):
+        return _Planned(row, KEPT, lacks=lacks, level=target)
     cleaned["publication_level"] = v.PublicationLevel.DRAFT if lacks else target
-    if current is not None and _comparable(current.to_record()) == wire_form(cleaned):
-        return _Planned(row, UNCHANGED, lacks=lacks)
-    return _Planned(row, UPDATED if current else CREATED, cleaned, lacks)
+    planned_level = cleaned["publication_level"]
+    if current is None:
+        return _Planned(row, CREATED, cleaned, lacks, planned_level)
+    if stored == wire_form(cleaned):
+        return _Planned(row, UNCHANGED, lacks=lacks, level=planned_level)
+    replaced = _replaced_edits(current, stored, wire_form(cleaned))
+    return _Planned(row, UPDATED, cleaned, lacks, planned_level, replaced)
+
+
+def merge(mapped: dict[str, Any], stored: dict[str, Any], mailbox: str = "") -> dict[str, Any]:
+    """The row merged into the stored record: each field the row states replaces the stored
+    value; a field it does not state (see `states`) keeps the stored value when that value is
+    itself a statement (a hand completion, or what an earlier file stated), not the mapping's
+    default from an earlier import (so a renamed row's title-as-summary follows the title)."""
+    merged = dict(mapped)
+    for name, value in mapped.items():
+        if name not in stored or states(name, value, mapped, mailbox):
+            continue
+        if states(name, stored[name], stored, mailbox, notes=False):
+            merged[name] = stored[name]
+    return merged
+
+
+def states(
+    name: str, value: Any, mapped: dict[str, Any], mailbox: str = "", *, notes: bool = True
+) -> bool:
+    """Whether the mapped row (or, `notes` off, a stored record) states `name`, rather than
+    leaving it empty or giving the mapping's own default: a placeholder text (text.PLACEHOLDERS,
+    us_omb.NOT_STATED), `other` when no keyword matched, `not_assessed`, the Dutch title marked
+    as not yet translated, the title as summary, the agency's mailbox as contact, a date the
+    mapping set itself (its note in the description), and False (the spreadsheets have no
+    yes/no column for our flags: False is the absence of a statement)."""
+    if is_empty(value) or value is False:
+        return False
+    if isinstance(value, str) and value.strip().casefold() in PLACEHOLDERS:
+        return False
+    if value in NOT_STATED.get(name, ()):
+        return False
+    if name == "title_en" and value.endswith(nl_register.UNTRANSLATED):
+        return False
+    if name == "summary" and value == mapped.get("title"):
+        return False
+    if name == "contact_email" and mailbox and value == mailbox:
+        return False
+    if not notes:
+        return True
+    description = mapped.get("description") or ""
+    return not any(note in description for note in DEFAULTED_DATES.get(name, ()))
+
+
+def _replaced_edits(current: UseCase, stored: dict[str, Any], merged: dict[str, Any]) -> list:
+    """The fields the update changes whose stored value was edited here since the record's last
+    import (its history), so the report can say which hand edits the file replaced."""
+    changed = [
+        name for name in FIELDS if name != "publication_level" and stored[name] != merged[name]
+    ]
+    if not changed:
+        return []
+    last_import = (
+        current.history.filter(history_change_reason__startswith=IMPORTED_FROM)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if last_import is None:
+        return []
+    imported = _comparable(last_import.instance.to_record())
+    return [name for name in changed if stored[name] != imported[name]]
 
 
 def _lacks(record: dict[str, Any], level: str, today: dt.date) -> dict[str, list[str]]:

@@ -102,7 +102,8 @@ class TestTheUsInventory:
         no_contact = [r for r in titled if not gives_a_contact(r["contact_email"])]
         assert (len(rows), len(titled), len(no_stage), len(no_contact)) == (3611, 3610, 338, 1116)
         assert summary_of(us_import) == (
-            "created 3610, updated 0, unchanged 0, skipped 1; 1337 left as drafts: "
+            "created 3610 (3610 draft), updated 0, unchanged 0, skipped 1; "
+            "1337 drafts lack something to be published: "
             "1116 contact_email missing, 338 stage missing"
         )
         records = UseCase.objects.filter(source_key__startswith="us-omb-2025:")
@@ -112,7 +113,7 @@ class TestTheUsInventory:
 
     def test_drafts_are_reported_by_reason_not_row_by_row(self, us_import, db):
         assert "DOC-53" not in us_import  # a draft without a stage
-        assert us_import.count("left as drafts") == 1
+        assert us_import.count("drafts lack something") == 1
 
     def test_the_import_reports_progress_on_stderr(self, us_import, db):
         assert "500/3611 rows" in us_import
@@ -210,7 +211,8 @@ class TestTheUsInventory:
         before = state()
         output = run_import(real_file(US_FILE), "us-omb-2025")
         assert summary_of(output) == (
-            "created 0, updated 0, unchanged 3610, skipped 1; 1337 left as drafts: "
+            "created 0, updated 0, unchanged 3610 (3610 draft), skipped 1; "
+            "1337 drafts lack something to be published: "
             "1116 contact_email missing, 338 stage missing"
         )
         assert state() == before
@@ -221,7 +223,9 @@ class TestTheUsInventory:
         record.title = "Edited here"
         services.publish_to_network(record)
         output = run_import(real_file(US_FILE), "us-omb-2025")
-        assert summary_of(output).startswith("created 0, updated 1, unchanged 3609, skipped 1;")
+        assert summary_of(output).startswith(
+            "created 0, updated 1 (1 network), unchanged 3609 (3609 draft), skipped 1;"
+        )
         record.refresh_from_db()
         assert (record.title, record.publication_level, record.version) == (
             "Sub-Asset Maintenance Model",
@@ -252,13 +256,15 @@ def test_every_dutch_registration_is_a_record(home):
     assert (len(registrations), len(without_status), len(no_contact)) == (117, 46, 80)
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
-        "created 117, updated 0, unchanged 0, skipped 0; 88 left as drafts: "
+        "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
+        "88 drafts lack something to be published: "
         "80 contact_email missing, 46 stage missing"
     )
     assert UseCase.objects.count() == 117
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
-        "created 0, updated 0, unchanged 117, skipped 0; 88 left as drafts: "
+        "created 0, updated 0, unchanged 117 (117 draft), skipped 0; "
+        "88 drafts lack something to be published: "
         "80 contact_email missing, 46 stage missing"
     )
 
@@ -268,7 +274,8 @@ def test_the_agency_mailbox_is_the_default_contact_and_a_reimport_changes_nothin
 ):
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
-        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+        "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
+        "46 drafts lack something to be published: 46 stage missing"
     )
     record = UseCase.objects.get(source_key="nl-register:62129549")
     assert record.contact_email == MAILBOX  # the source gives a contact form, no address
@@ -276,7 +283,8 @@ def test_the_agency_mailbox_is_the_default_contact_and_a_reimport_changes_nothin
     before = state()
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
-        "created 0, updated 0, unchanged 117, skipped 0; 46 left as drafts: 46 stage missing"
+        "created 0, updated 0, unchanged 117 (117 draft), skipped 0; "
+        "46 drafts lack something to be published: 46 stage missing"
     )
     assert state() == before
 
@@ -313,7 +321,8 @@ def test_the_publication_level_option_publishes_only_complete_rows(home):
         "network",
     )
     assert summary_of(output) == (
-        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+        "created 117 (71 network, 46 draft), updated 0, unchanged 0, skipped 0; "
+        "46 drafts lack something to be published: 46 stage missing"
     )
     published = UseCase.objects.filter(publication_level="network")
     drafts = UseCase.objects.filter(publication_level="draft")
@@ -327,7 +336,8 @@ def test_a_dry_run_stores_nothing(home):
     output = run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX, "--dry-run")
     assert "Dry run: nothing was stored." in output
     assert summary_of(output) == (
-        "created 117, updated 0, unchanged 0, skipped 0; 46 left as drafts: 46 stage missing"
+        "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
+        "46 drafts lack something to be published: 46 stage missing"
     )
     assert not UseCase.objects.exists()
 
@@ -368,7 +378,7 @@ def nl_map(registration: dict) -> dict:
 
 def test_a_1_0_registration_gives_its_months_as_dates_and_its_themes_as_no_tags(home, tmp_path):
     output = run_import(nl_file(tmp_path, nl_1_0()), "nl-register")
-    assert summary_of(output) == "created 1, updated 0, unchanged 0, skipped 0"
+    assert summary_of(output) == "created 1 (1 draft), updated 0, unchanged 0, skipped 0"
     record = UseCase.objects.get()
     assert record.stage == "retired"
     assert (record.started_on, record.operational_since, record.retired_on) == (
@@ -392,7 +402,8 @@ def test_a_1_0_registration_without_a_month_or_a_registration_date_lacks_the_dat
     ]
     output = run_import(nl_file(tmp_path, *registrations), "nl-register")
     assert summary_of(output) == (
-        "created 2, updated 0, unchanged 0, skipped 0; 2 left as drafts: "
+        "created 2 (2 draft), updated 0, unchanged 0, skipped 0; "
+        "2 drafts lack something to be published: "
         "1 operational_since: Required when the stage is production, "
         "1 retired_on: Required when the stage is retired"
     )
@@ -447,7 +458,8 @@ def test_months_keep_their_order_and_a_month_that_is_no_date_skips_the_row(home,
     ]
     output = run_import(nl_file(tmp_path, *registrations), "nl-register")
     assert summary_of(output) == (
-        "created 1, updated 0, unchanged 0, skipped 2; 1 left as drafts: "
+        "created 1 (1 draft), updated 0, unchanged 0, skipped 2; "
+        "1 draft lacks something to be published: "
         "1 retired_on: Must not be before operational since"
     )
     assert "operational_since: 'voorjaar 2021' is not an ISO date" in output
@@ -554,7 +566,8 @@ def test_bad_rows_are_skipped_with_reasons_and_good_rows_still_import(stored, tm
     output = run_import(path, "us-omb-2025")
     # The record stored before is not in this file: listed, and left alone.
     assert summary_of(output) == (
-        "created 2, updated 0, unchanged 0, skipped 4; 1 left as drafts: 1 stage missing; "
+        "created 2 (2 draft), updated 0, unchanged 0, skipped 4; "
+        "1 draft lacks something to be published: 1 stage missing; "
         "1 no longer in the file, none of them shared"
     )
     assert "row 2 (us-omb-2025:HHS:HHS-T-2): stage: 'Operational' is not one of" in output
@@ -575,17 +588,18 @@ def test_rows_the_source_withholds_never_go_public(home, tmp_path):
     assert levels == {"us-omb-2025:HHS:HHS-T-1": "network", "us-omb-2025:HHS:HHS-T-2": "public"}
 
 
-def test_a_published_record_whose_row_becomes_incomplete_goes_back_to_draft(home, tmp_path):
+def test_a_published_record_whose_row_no_longer_gives_its_contact_keeps_it(home, tmp_path):
+    # An update merges: a cell the row leaves empty keeps the stored value (test_import_merge).
     run_import(us_csv(tmp_path, us_row()), "us-omb-2025", "--publication-level", "network")
     record = UseCase.objects.get()
     assert (record.publication_level, record.gaps) == ("network", [])
+    before = state()
     output = run_import(us_csv(tmp_path, us_row(contact_email="")), "us-omb-2025")
-    assert summary_of(output) == (
-        "created 0, updated 1, unchanged 0, skipped 0; 1 left as drafts: 1 contact_email missing"
-    )
+    assert summary_of(output) == "created 0, updated 0, unchanged 1 (1 network), skipped 0"
     record.refresh_from_db()
-    assert (record.publication_level, record.gaps) == ("draft", ["contact_email"])
-    assert FeedEntry.objects.get(uid=record.uid).deleted
+    assert (record.publication_level, record.contact_email) == ("network", "ai@fda.example.gov")
+    assert not FeedEntry.objects.get(uid=record.uid).deleted
+    assert state() == before
 
 
 def test_drafts_are_grouped_by_reason_most_frequent_first(home, tmp_path):
@@ -599,7 +613,8 @@ def test_drafts_are_grouped_by_reason_most_frequent_first(home, tmp_path):
     )
     output = run_import(path, "us-omb-2025", "--publication-level", "internal")
     assert summary_of(output) == (
-        "created 5, updated 0, unchanged 0, skipped 0; 4 left as drafts: "
+        "created 5 (1 internal, 4 draft), updated 0, unchanged 0, skipped 0; "
+        "4 drafts lack something to be published: "
         "3 stage missing, 2 contact_email missing"
     )
     assert UseCase.objects.filter(publication_level="internal").count() == 1
@@ -620,7 +635,8 @@ def test_the_summary_names_a_handful_of_reasons_then_dots():
         draft(7, f=["This field is required."]),
     ]
     assert report.summary(groups=3) == (
-        "created 9, updated 0, unchanged 0, skipped 0; 7 left as drafts: 3 stage missing, "
+        "created 9, updated 0, unchanged 0, skipped 0; "
+        "7 drafts lack something to be published: 3 stage missing, "
         "2 retired_on: Must not be before operational since, 1 a missing, ..."
     )
     assert report.summary(groups=9).endswith("1 e missing, 1 f missing")
@@ -635,6 +651,7 @@ def test_a_reimport_reads_an_empty_enum_stored_as_text_as_unchanged(home, tmp_pa
     before = state()
     output = run_import(path, "us-omb-2025")
     assert summary_of(output) == (
-        "created 0, updated 0, unchanged 2, skipped 0; 1 left as drafts: 1 stage missing"
+        "created 0, updated 0, unchanged 2 (2 draft), skipped 0; "
+        "1 draft lacks something to be published: 1 stage missing"
     )
     assert state() == before

@@ -46,7 +46,8 @@ def imported(db, tmp_path):
     rows = real_us_rows()
     output = run_import(us_csv(tmp_path, *rows), "us-omb-2025", *PUBLISH)
     assert summary_of(output) == (
-        "created 5, updated 0, unchanged 0, skipped 0; 1 left as drafts: 1 stage missing"
+        "created 5 (4 network, 1 draft), updated 0, unchanged 0, skipped 0; "
+        "1 draft lacks something to be published: 1 stage missing"
     )
     nl_file = tmp_path / "register.json"
     nl_file.write_text(json.dumps(nl_registrations()[:2]), encoding="utf-8")
@@ -70,7 +71,7 @@ def test_rows_removed_from_the_file_are_listed_and_nothing_changes(imported, tmp
     assert f"no longer in the file: {keys[4]} (draft) {draft.title}\n" in output
     assert output.count("no longer in the file: ") == 2 + 1  # two lines and the summary
     assert summary_of(output) == (
-        "created 0, updated 0, unchanged 3, skipped 0; 2 no longer in the file: "
+        "created 0, updated 0, unchanged 3 (3 network), skipped 0; 2 no longer in the file: "
         "run again with --withdraw-missing to withdraw the 1 shared"
     )
     assert state() == before
@@ -114,7 +115,9 @@ def test_records_of_another_format_or_made_by_hand_are_never_missing(imported, t
     before = state()
     output = run_import(us_csv(tmp_path, *imported), "us-omb-2025", "--withdraw-missing")
     assert "no longer in the file" not in output
-    assert summary_of(output).startswith("created 0, updated 0, unchanged 5, skipped 0;")
+    assert summary_of(output).startswith(
+        "created 0, updated 0, unchanged 5 (4 network, 1 draft), skipped 0;"
+    )
     assert state() == before
     assert UseCase.objects.filter(source_key__startswith="nl-register:").count() == 2
 

@@ -5,16 +5,19 @@ from django.core.management.base import BaseCommand, CommandError
 from registry import vocabularies as v
 from registry.importers import removed
 from registry.importers.base import SourceInvalid
-from registry.importers.service import FORMATS, ImportRefused, import_inventory
+from registry.importers.service import FORMATS, LIST_LIMIT, ImportRefused, import_inventory
 
 
 class Command(BaseCommand):
     help = (
         "Import an existing AI use-case inventory as records of this node's agency. Every row "
-        "ends created, updated, unchanged or skipped (no title, or a value that cannot be "
-        "stored: listed with its reasons); rows that lack something for their publication level "
-        "are stored as drafts, counted by reason on the last line. Records of the same source "
-        "that the file no longer contains are listed; --withdraw-missing withdraws the shared "
+        "ends created, updated, unchanged, kept or skipped (no title, or a value that cannot be "
+        "stored: listed with its reasons). New rows that lack something for their publication "
+        "level are stored as drafts, counted by reason on the last line. An update merges: what "
+        "the row states replaces the stored value, what it leaves empty keeps it; a shared or "
+        "internal record the update would leave lacking something is kept as stored (listed). "
+        "Records of the same source that the file no longer contains are listed (the first "
+        f"{removed.LIST_LIMIT}; --list-missing: all); --withdraw-missing withdraws the shared "
         "ones. Mapping: docs/import-mapping.md."
     )
 
@@ -25,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--publication-level",
             help=f"{' | '.join(v.PublicationLevel.values)}; default: draft for new records, "
-            "unchanged for updated ones. Rows that lack something at that level stay drafts.",
+            "unchanged for updated ones. New rows that lack something at that level are drafts; "
+            "a shared or internal record is only lowered to draft by an explicit 'draft'.",
         )
         parser.add_argument(
             "--contact-email",
@@ -39,6 +43,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Withdraw from the network the shared records imported from this format that "
             "the file no longer contains (without it they are only listed).",
+        )
+        parser.add_argument(
+            "--list-missing",
+            action="store_true",
+            help=f"List every record the file no longer contains (default: the first "
+            f"{removed.LIST_LIMIT}, then how many more).",
         )
         parser.add_argument(
             "--max-withdraw-percent",
@@ -75,11 +85,22 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} Nothing was imported.") from None
         for skip in report.skipped:
             self.stdout.write(f"skipped {skip}")
-        for gone in report.missing:
-            self.stdout.write(str(gone))
+        for line in _capped([kept.kept_line() for kept in report.kept], "kept rows"):
+            self.stdout.write(line)
+        for line in _capped([str(replaced) for replaced in report.replaced], "updated rows"):
+            self.stdout.write(line)
+        limit = None if options["list_missing"] else removed.LIST_LIMIT
+        for line in removed.listing(report.missing, limit=limit):
+            self.stdout.write(line)
         if report.dry_run:
             self.stdout.write("Dry run: nothing was stored.")
         self.stdout.write(report.summary())
 
     def _progress(self, done: int, total: int) -> None:
         self.stderr.write(f"{done}/{total} rows")
+
+
+def _capped(lines: list[str], what: str) -> list[str]:
+    if len(lines) <= LIST_LIMIT:
+        return lines
+    return [*lines[:LIST_LIMIT], f"... and {len(lines) - LIST_LIMIT} more {what}"]
