@@ -525,7 +525,7 @@ def test_the_export_imports_through_our_importer_to_the_same_field_values(
         stdout=out,
     )
 
-    assert "created 8, updated 0, unchanged 0, skipped 0" in out.getvalue()
+    assert "created 8 (8 draft), updated 0, unchanged 0, skipped 0" in out.getvalue()
     imported = {uc.title: uc for uc in UseCase.objects.all()}
     assert set(imported) == set(expected)
     for title, fields in expected.items():
