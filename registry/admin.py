@@ -1,12 +1,17 @@
 """Django admin for agency admins: each sees and edits only their own agency's records; copies that
 arrive from other agencies can be browsed, never edited."""
 
+import datetime as dt
+import uuid
+
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, capfirst, format_lazy
@@ -17,9 +22,11 @@ from simple_history.admin import SimpleHistoryAdmin
 from registry import quality, services
 from registry import vocabularies as v
 from registry.admin_related import RelatedUseCasesAdminMixin
-from registry.forms import UseCaseAdminForm
-from registry.models import Agency, FeedEntry, Notice, NoUseCaseAttestation, UseCase, User
+from registry.forms import ENUM_LIST_FIELDS, TEXT_LIST_FIELDS, UseCaseAdminForm
+from registry.models import Agency, Notice, NoUseCaseAttestation, UseCase, User
 from registry.validation import FIELDS, publication_gaps
+
+EMPTY = "–"
 
 admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
 admin.site.site_title = _("AI use-case registry")
@@ -75,8 +82,11 @@ class OriginFilter(admin.SimpleListFilter):
         ]
 
     def __init__(self, request, params, model, model_admin):
-        # Picking an agency in the agency filter means its records, own or not.
-        self.agency_chosen = any(name.startswith("origin__") for name in params)
+        # Picking an agency in the agency filter means its records, own or not; so does searching
+        # for a uid, which names one record whoever holds it.
+        self.agency_chosen = any(name.startswith("origin__") for name in params) or (
+            _as_uid(request.GET.get("q", "")) is not None
+        )
         super().__init__(request, params, model, model_admin)
 
     def value(self):
@@ -157,7 +167,9 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         "origin",
     )
     list_per_page = 50
-    search_fields = ("title", "title_en", "summary", "purpose", "business_unit", "product")
+    # "=uid": a uid pasted from a feed, a log or the catalogue finds its record.
+    search_fields = ("title", "title_en", "summary", "purpose", "business_unit", "product", "=uid")
+    search_help_text = _("Searches titles, summaries, purposes, units and products, or one UID.")
     readonly_fields = (
         "readiness",
         "compliance",
@@ -194,6 +206,52 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
             "fields": ("origin", "uid", "version", "created", "modified")}),
     )  # fmt: skip
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self._read_only_fieldsets()
+        return super().get_fieldsets(request, obj)
+
+    def _read_only_fieldsets(self):
+        """For a record this user may not change: whose it is first, then its values in words
+        (labels, not codes or JSON; yes, no or not answered) without the editing help."""
+        first = (_("Whose record"), {"fields": ("agency_shown", "copy_notice", "catalogue_page")})
+        rest = [
+            (name, {**options, "fields": tuple(_READABLE.get(f, f) for f in options["fields"])})
+            for name, options in self.fieldsets[1:]
+        ]
+        return [first, *rest]
+
+    @admin.display(description=_("agency"))
+    def agency_shown(self, use_case: UseCase) -> str:
+        return f"{use_case.origin.name} ({use_case.origin_id})"
+
+    @admin.display(description=_("changed by"))
+    def copy_notice(self, use_case: UseCase) -> str:
+        if use_case.origin_id != settings.NODE_AGENCY:
+            return _("A copy of %(agency)s's record: only its agency changes it.") % {
+                "agency": use_case.origin.name
+            }
+        return _("%(agency)s's record: only its agency's admins change it.") % {
+            "agency": use_case.origin.name
+        }
+
+    @admin.display(description=_("catalogue page"))
+    def catalogue_page(self, use_case: UseCase) -> str:
+        try:
+            # By the URL's name: registry/ imports nothing from the catalogue.
+            url = reverse("catalogue:use-case", args=[use_case.origin_id, str(use_case.uid)])
+        except NoReverseMatch:
+            return EMPTY
+        return format_html('<a href="{}">{}</a>', url, _("This use case in the network catalogue"))
+
+    def get_search_results(self, request, queryset, search_term):
+        # A UID is matched in its canonical form: with its hyphens, lower case (PostgreSQL
+        # compares the text of its uuid column). Anything else typed is no UID and matches none.
+        uid = _as_uid(search_term)
+        if uid is not None:
+            search_term = str(uid)
+        return super().get_search_results(request, queryset, search_term)
+
     def get_list_display(self, request):
         # The agency's own records (the list's default) all share one origin: no column for it.
         origin_chosen = any(name.startswith("origin__") for name in request.GET)
@@ -219,7 +277,7 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("modified"), ordering="modified")
     def modified_on(self, use_case: UseCase) -> str:
-        return date_format(use_case.modified.date(), "SHORT_DATE_FORMAT")
+        return date_format(timezone.localdate(use_case.modified), "DATE_FORMAT")
 
     @admin.display(description=_("lacks before publishing"))
     def readiness(self, use_case: UseCase):
@@ -308,7 +366,8 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
-            return [field.name for field in UseCase._meta.fields]
+            # Everything shown (simple-history's form view asks this, not the view-only flag).
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
         return self.readonly_fields
 
     def render_change_form(self, request, context, *args, **kwargs):
@@ -318,10 +377,23 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         return super().render_change_form(request, context, *args, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not change:
+        before = None
+        if change:
+            before = UseCase.objects.filter(pk=obj.pk).values_list("publication_level", flat=True)
+            before = before.first()
+        else:
             obj.origin_id = settings.NODE_AGENCY
         services.save_use_case(obj, user=request.user)
-        self.message_user(request, _publication_message(obj), messages.INFO)
+        self.message_user(request, _publication_message(obj, before=before), messages.SUCCESS)
+        # It says what was saved and where it goes: Django's "was changed successfully" would
+        # only repeat it (message_user below drops it).
+        request._use_case_save_said = True
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if level == messages.SUCCESS and getattr(request, "_use_case_save_said", False):
+            request._use_case_save_said = False  # ours went first; this is Django's default
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
     def delete_model(self, request, obj):
         services.delete_use_case(obj, user=request.user)
@@ -343,8 +415,9 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         self._set_level(request, queryset, v.PublicationLevel.INTERNAL)
 
     def _set_level(self, request, queryset, level):
-        changed, refused = [], 0
+        changed, refused, before = [], 0, None
         for use_case in queryset.select_related("origin"):
+            level_before = use_case.publication_level
             if not services.can_edit(request.user, use_case):
                 self.message_user(
                     request,
@@ -366,6 +439,7 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
                 refused += 1
                 continue
             changed.append(use_case)
+            before = level_before if before is None else before
         if not changed:
             if not refused:  # a refusal has said so already
                 self.message_user(request, _("No use case was changed."), messages.WARNING)
@@ -374,7 +448,10 @@ class UseCaseAdmin(RelatedUseCasesAdminMixin, SimpleHistoryAdmin):
         more = len(changed) - 5
         if more > 0:
             titles += " " + ngettext("and %d more", "and %d more", more) % more
-        self.message_user(request, _publication_message(changed[0], titles=titles))
+        self.message_user(
+            request,
+            _publication_message(changed[0], before=before, titles=titles, count=len(changed)),
+        )
 
 
 def _error_summary(form) -> list[dict]:
@@ -396,25 +473,47 @@ def _field_label(name: str) -> str:
     return str(capfirst(UseCase._meta.get_field(name).verbose_name))
 
 
-def _publication_message(use_case: UseCase, *, titles: str = "") -> str:
-    """What a save or an action did, in the words of the person who did it."""
+def _publication_message(
+    use_case: UseCase, *, before: str | None = None, titles: str = "", count: int = 1
+) -> str:
+    """What a save or an action did, in the words of the person who did it. `before` is the
+    record's level before this change (None: a new record)."""
     titles = titles or f"“{Truncator(use_case.title).chars(60)}”"
     level = use_case.publication_level
-    if level == v.PublicationLevel.PUBLIC:
-        text = _(
-            "Published %(titles)s in the public catalogue and to the network's agencies; "
-            "the hub has it within seconds."
-        )
-    elif level == v.PublicationLevel.NETWORK:
-        text = _(
-            "Published %(titles)s to the network: the hub has it within seconds, the other "
-            "agencies at their next sync."
-        )
-    elif use_case.received_from == "" and _was_shared(use_case):
+    shared = v.SHARED_LEVELS
+    reach = ""
+    if level in shared:
+        if before == level:
+            text = _("Saved the changes to %(titles)s; %(reach)s")
+            reach = _network_reach(count, changes=True)
+        elif level == v.PublicationLevel.PUBLIC and before in shared:
+            text = _("Published %(titles)s in the public catalogue as well; %(reach)s")
+            reach = _network_reach(count)
+        elif level == v.PublicationLevel.PUBLIC:
+            text = _(
+                "Published %(titles)s in the public catalogue and to the network's agencies; "
+                "%(reach)s"
+            )
+            reach = _network_reach(count)
+        elif before in shared:
+            text = _(
+                "Took %(titles)s out of the public catalogue; the network's agencies keep it. "
+                "%(reach)s"
+            )
+            reach = capfirst(_network_reach(count, changes=True))
+        else:
+            text = _("Published %(titles)s to the network: %(reach)s")
+            reach = _network_reach(count)
+    elif before in shared:
         text = _(
             "Withdrew %(titles)s from the network: the other agencies remove their copies at "
             "their next sync. It stays here at level %(level)s."
         )
+        if not settings.HUB_URL:
+            text = _(
+                "Withdrew %(titles)s from the network: the other agencies remove their copies "
+                "once this node syncs with a hub. It stays here at level %(level)s."
+            )
     elif use_case.gaps:
         text = _(
             "Saved %(titles)s at level %(level)s, seen only at this agency. Before it can be "
@@ -429,14 +528,112 @@ def _publication_message(use_case: UseCase, *, titles: str = "") -> str:
         "titles": titles,
         "level": use_case.get_publication_level_display(),
         "gaps": ", ".join(_field_label(name) for name in use_case.gaps),
+        "reach": reach,
     }
 
 
-def _was_shared(use_case: UseCase) -> bool:
-    """The record left the network in this change: its feed entry is a tombstone now."""
-    return FeedEntry.objects.filter(
-        origin=use_case.origin_id, uid=use_case.uid, deleted=True, version=use_case.version
-    ).exists()
+def _network_reach(count: int, *, changes: bool = False) -> str:
+    """When the network has it: within seconds at the hub when this node has one (HUB_URL),
+    otherwise only once it syncs with one."""
+    if not settings.HUB_URL:
+        if changes:
+            return _("the network gets them once this node syncs with a hub.")
+        return ngettext(
+            "the network's agencies get it once this node syncs with a hub.",
+            "the network's agencies get them once this node syncs with a hub.",
+            count,
+        )
+    if changes:
+        return _("the hub has them within seconds, the other agencies at their next sync.")
+    return ngettext(
+        "the hub has it within seconds, the other agencies at their next sync.",
+        "the hub has them within seconds, the other agencies at their next sync.",
+        count,
+    )
+
+
+def _as_uid(text: str) -> uuid.UUID | None:
+    """The UID typed, with or without hyphens; None for anything else."""
+    text = (text or "").strip()
+    if len(text) not in (32, 36):
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+class _ReadableValue:
+    """A record's field as the change view shows it to someone who may not change the record:
+    labels rather than codes or JSON, yes/no/not answered in words, and none of the form's
+    editing help (the help texts belong to the field's name, which this one does not take)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.__name__ = f"{name}_shown"  # the row's CSS class: field-<name>_shown
+        self.short_description = capfirst(UseCase._meta.get_field(name).verbose_name)
+
+    def __call__(self, use_case: UseCase):
+        return _readable(use_case, self.name)
+
+
+def _readable(use_case: UseCase, name: str):
+    field = UseCase._meta.get_field(name)
+    value = getattr(use_case, name)
+    if name in ENUM_LIST_FIELDS:
+        labels = dict(ENUM_LIST_FIELDS[name].choices)
+        return ", ".join(str(labels.get(code, code)) for code in value or []) or EMPTY
+    if name in TEXT_LIST_FIELDS:
+        return ", ".join(value or []) or EMPTY
+    if name == "related":
+        return _related_shown(value or [])
+    if isinstance(field, models.BooleanField):
+        return {True: _("Yes"), False: _("No")}.get(value, _("Not answered"))
+    if value is None or value == "":
+        return EMPTY
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, dt.date):
+        return date_format(value, "DATE_FORMAT")
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return format_html('<a href="{}">{}</a>', value, value)
+    return value
+
+
+def _related_shown(links: list[dict]):
+    """Each relation's kind and the record it names: its title and admin page when the record is
+    shared and held here, otherwise its agency and uid."""
+    if not links:
+        return EMPTY
+    kinds = dict(v.RelationKind.choices)
+    wanted = models.Q()
+    for link in links:
+        wanted |= models.Q(origin_id=link.get("origin"), uid=_as_uid(str(link.get("uid"))))
+    held = {
+        (u.origin_id, str(u.uid)): u
+        for u in UseCase.objects.filter(wanted, publication_level__in=v.SHARED_LEVELS)
+    }
+    rows = []
+    for link in links:
+        kind = kinds.get(link.get("kind"), link.get("kind"))
+        target = held.get((link.get("origin"), str(link.get("uid"))))
+        if target is None:
+            rows.append(
+                format_html("<li>{}: {} {}</li>", kind, link.get("origin"), link.get("uid"))
+            )
+            continue
+        url = reverse("admin:registry_usecase_change", args=[target.pk])
+        rows.append(
+            format_html(
+                '<li>{}: <a href="{}">{}</a> ({})</li>', kind, url, target.title, target.origin_id
+            )
+        )
+    return format_html(
+        "<ul class='related-shown'>{}</ul>", format_html_join("", "{}", ((r,) for r in rows))
+    )
+
+
+_READABLE = {name: _ReadableValue(name) for name in FIELDS}
 
 
 def _error_text(exc: Exception) -> str:
@@ -500,6 +697,37 @@ class AgencyAdmin(SuperuserOnlyAdmin):
         if request.user.is_superuser:
             return ()
         return ("code", "name", "country", "kind")
+
+    def save_model(self, request, obj, form, change):
+        if not change or "contact_email" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        # The records that use the old mailbox as their contact move with it (and the network
+        # gets them again): otherwise they would keep an address the agency gave up.
+        change_made = services.change_agency_mailbox(obj, obj.contact_email, user=request.user)
+        moved = len(change_made.moved)
+        if moved:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d use case now uses the new mailbox %(mailbox)s as its contact.",
+                    "%(count)d use cases now use the new mailbox %(mailbox)s as their contact.",
+                    moved,
+                )
+                % {"count": moved, "mailbox": obj.contact_email},
+                messages.SUCCESS,
+            )
+        elif obj.contact_email:
+            self.message_user(
+                request, _("No use case used the old mailbox as its contact."), messages.INFO
+            )
+        for use_case, exc in change_made.refused:
+            self.message_user(
+                request,
+                _("“%(title)s” keeps the old mailbox: %(why)s")
+                % {"title": use_case, "why": _error_text(exc)},
+                messages.WARNING,
+            )
 
 
 @admin.register(User)

@@ -111,16 +111,19 @@ class UseCaseAdminForm(forms.ModelForm):
                 "Do its outputs bear on decisions about people, patients or products? "
                 "Must be answered before publishing."
             ),
-            "related": _(
-                'A JSON list, e.g. [{"origin": "DE-BFARM", "uid": "...", "kind": "same_product"}]; '
-                "kinds: duplicate_of, derived_from, same_product, supersedes."
-            ),
             "publication_level": _(
                 "Draft and internal stay at this agency; network is shared with the network's "
                 "agencies; public also appears in the public catalogue. A prohibited use case "
                 "is never published beyond internal."
             ),
         }
+
+    def clean_contact_email(self):
+        # Like the URL fields (https_by_default): a contact page typed as www.… is taken as https.
+        contact = (self.cleaned_data.get("contact_email") or "").strip()
+        if contact[:4].lower() == "www.":
+            contact = f"https://{contact}"
+        return contact
 
     def clean(self):
         # The agency's mailbox stands in for a contact left empty (services.save_use_case does
@@ -156,7 +159,7 @@ class UseCaseAdminForm(forms.ModelForm):
                 self.fields[name] = LinesField(
                     label=self.fields[name].label,
                     required=False,
-                    help_text=_("One per line."),
+                    help_text=_("One per line (a comma also separates)."),
                 )
         for name in DATE_FIELDS:
             if name in self.fields:

@@ -1,10 +1,12 @@
 """Writes to the registry. Every change of a use case goes through here, so its version, its
 change history and its feed entry move together in one transaction."""
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -194,6 +196,42 @@ def create_or_update_agency(
     agency.full_clean(validate_unique=created)
     agency.save()
     return agency, created
+
+
+class MailboxChange(NamedTuple):
+    moved: list[UseCase]  # now with the new mailbox as their contact
+    refused: list[tuple[UseCase, ValidationError]]  # kept the old one: the validator refused them
+
+
+def change_agency_mailbox(agency: Agency, new_address: str, *, user=None) -> MailboxChange:
+    """Store the agency's new functional mailbox and move to it every record of this node that
+    uses the old one as its contact (save_use_case filled it in, or someone typed it): each is
+    saved again through save_use_case, so its version and feed entry move and the network follows.
+    A record left without a contact (the agency had no mailbox) takes the new one too; a record the
+    validator refuses keeps the old address and is listed. Records of another agency are that
+    agency's node's business. Raises ValidationError (a malformed address: nothing changed),
+    PermissionDenied (nothing changed)."""
+    old = Agency.objects.filter(pk=agency.pk).values_list("contact_email", flat=True).first()
+    agency.contact_email = new_address
+    moved, refused = [], []
+    with transaction.atomic():
+        agency.full_clean(validate_unique=False)
+        agency.save()
+        if not new_address or old is None or old.lower() == new_address.lower():
+            return MailboxChange(moved, refused)
+        if agency.code != settings.NODE_AGENCY:
+            return MailboxChange(moved, refused)
+        using_old = Q(contact_email__iexact=old) if old else Q(contact_email="")
+        for use_case in UseCase.objects.filter(using_old, origin_id=agency.code).order_by("pk"):
+            use_case.contact_email = new_address
+            try:
+                save_use_case(use_case, user=user)
+            except ValidationError as exc:
+                use_case.contact_email = old
+                refused.append((use_case, exc))
+                continue
+            moved.append(use_case)
+    return MailboxChange(moved, refused)
 
 
 AGENCY_ADMINS_GROUP = "Agency admins"

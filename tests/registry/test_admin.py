@@ -1,3 +1,5 @@
+from html import unescape
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
@@ -316,3 +318,111 @@ def test_nobody_adds_a_use_case_at_the_hub(admin_client_of, settings, db):
     assert client.get(ADD).status_code == 403
     assert client.post(ADD, form_data(title="A hub's own record")).status_code == 403
     assert not UseCase.objects.exists()
+
+
+# --- a record this admin may not change, read --------------------------------------------------
+
+
+@pytest.fixture
+def detailed_copy(other_agency, home_agency):
+    target = UseCaseFactory(publication_level="network", title="Signal detection at EMA")
+    return UseCaseFactory(
+        origin=other_agency,
+        publication_level="network",
+        title="Übersetzung der Produktinformation",
+        outputs=["prediction", "generated_content"],
+        techniques=["machine_learning"],
+        regulatory_processes=["pharmacovigilance"],
+        tags=["translation", "product information"],
+        affects_individuals=True,
+        related=[{"origin": home_agency.code, "uid": str(target.uid), "kind": "same_product"}],
+    )
+
+
+def test_another_agencys_copy_reads_in_words_with_its_agency_first(
+    admin_client_of, home_admin, detailed_copy
+):
+    page = admin_client_of(home_admin).get(change_url(detailed_copy))
+    html = page.content.decode()
+    text = unescape(" ".join(html.split()))
+    # Its agency and who changes it, first; nothing about publishing it from here.
+    assert "A copy of BfArM's record: only its agency changes it." in text
+    assert text.index("BfArM (DE-BFARM)") < text.index("field-title_shown")
+    assert "may be published" not in text and "before publishing" not in text.lower()
+    # Values in words: labels, not codes or JSON; yes/no in words, not an icon.
+    assert "Prediction, Generated content" in text
+    assert "Pharmacovigilance" in text and '["' not in html and "[{" not in html
+    assert "translation, product information" in text
+    assert "icon-yes.svg" not in html and "icon-unknown.svg" not in html
+    assert '<div class="readonly">Yes</div>' in text
+    assert "Same product: <a href=" in text and "Signal detection at EMA" in text
+    # No editing help.
+    assert 'class="help"' not in html and "A JSON list" not in html
+    assert "Must be answered before publishing" not in html
+    # Its page in the catalogue, reached by the URL's name.
+    catalogue = reverse("catalogue:use-case", args=["DE-BFARM", str(detailed_copy.uid)])
+    assert f'href="{catalogue}"' in html
+    assert admin_client_of(home_admin).get(catalogue).status_code == 200
+
+
+def test_an_unanswered_question_of_a_copy_says_so_in_words(
+    admin_client_of, home_admin, detailed_copy
+):
+    UseCase.objects.filter(pk=detailed_copy.pk).update(affects_individuals=None, tags=[])
+    text = " ".join(
+        admin_client_of(home_admin).get(change_url(detailed_copy)).content.decode().split()
+    )
+    assert '<div class="readonly">Not answered</div>' in text
+
+
+def test_a_superuser_reads_the_history_of_a_copy_in_words(admin_client_of, detailed_copy):
+    client = admin_client_of(UserFactory(is_superuser=True, agency=None))
+    first = detailed_copy.history.earliest("history_date")
+    page = client.get(history_form_url(detailed_copy, first))
+    assert page.status_code == 200
+    assert "Prediction, Generated content" in page.content.decode()
+
+
+def test_the_own_records_form_keeps_its_help_and_readiness(admin_client_of, home_admin):
+    own = UseCaseFactory(publication_level="network")
+    html = admin_client_of(home_admin).get(change_url(own)).content.decode()
+    assert "may be published" in html and 'class="help"' in html and 'name="title"' in html
+    assert "only its agency changes it" not in html
+
+
+# --- the list: one way to write dates, a uid finds its record ----------------------------------
+
+
+def test_the_list_writes_dates_as_everywhere_else(admin_client_of, home_admin):
+    import datetime as dt
+
+    use_case = UseCaseFactory(title="Dated")
+    modified = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
+    UseCase.objects.filter(pk=use_case.pk).update(modified=modified)
+    html = admin_client_of(home_admin).get(CHANGELIST).content.decode()
+    assert "29 November 2026" in html and "29 Nov 2026" not in html
+
+
+def test_a_uid_typed_in_the_search_finds_its_record_wherever_it_comes_from(
+    admin_client_of, home_admin, copy_from_other_agency
+):
+    UseCaseFactory(title="Another one")
+    client = admin_client_of(home_admin)
+    uid = copy_from_other_agency.uid
+    for typed in (str(uid), uid.hex, str(uid).upper(), f"  {uid}  "):
+        response = client.get(CHANGELIST, {"q": typed})
+        assert response.status_code == 200, typed
+        found = [u.title for u in response.context["cl"].result_list]
+        assert found == ["Copy from BfArM"], typed
+
+
+@pytest.mark.parametrize(
+    "typed", ["not-a-uid", "1234", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "%"]
+)
+def test_a_malformed_uid_in_the_search_finds_nothing_and_breaks_nothing(
+    admin_client_of, home_admin, typed
+):
+    UseCaseFactory(title="Signal detection")
+    response = admin_client_of(home_admin).get(CHANGELIST, {"q": typed})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []

@@ -208,6 +208,85 @@ def test_create_agency_sets_and_keeps_the_mailbox(db):
     assert Agency.objects.get(code="EMA").contact_email == "ai@ema.example.eu"
 
 
+@pytest.fixture
+def records_with_the_old_mailbox(home_agency, other_agency):
+    home_agency.contact_email = "old-ai@example.europa.eu"
+    home_agency.save()
+    records = {
+        "shared": UseCaseFactory.build(contact_email="", publication_level="network"),
+        "draft": UseCaseFactory.build(contact_email="", publication_level="draft", title="Draft"),
+        "typed": UseCaseFactory.build(contact_email="OLD-AI@example.europa.eu"),
+        "own contact": UseCaseFactory.build(contact_email="https://example.org/form"),
+    }
+    for use_case in records.values():
+        services.save_use_case(use_case)
+    records["copy"] = UseCaseFactory(
+        origin=other_agency, contact_email="old-ai@example.europa.eu", publication_level="network"
+    )
+    return records
+
+
+def contacts(records) -> dict:
+    return {key: UseCase.objects.get(pk=u.pk).contact_email for key, u in records.items()}
+
+
+NEW_MAILBOX = "ai-office@example.europa.eu"
+
+
+def assert_moved(records) -> None:
+    assert contacts(records) == {
+        "shared": NEW_MAILBOX,
+        "draft": NEW_MAILBOX,
+        "typed": NEW_MAILBOX,
+        "own contact": "https://example.org/form",
+        "copy": "old-ai@example.europa.eu",  # DE-BFARM's node says its contact
+    }
+    shared = UseCase.objects.get(pk=records["shared"].pk)
+    assert shared.version == 2
+    entry = FeedEntry.objects.get(uid=shared.uid)
+    assert (entry.version, entry.record["contact_email"]) == (2, NEW_MAILBOX)
+    assert UseCase.objects.get(pk=records["own contact"].pk).version == 1
+
+
+def test_a_new_mailbox_moves_the_records_that_use_the_old_one(records_with_the_old_mailbox):
+    agency = Agency.objects.get(code=records_with_the_old_mailbox["shared"].origin_id)
+    change = services.change_agency_mailbox(agency, NEW_MAILBOX)
+    assert Agency.objects.get(pk=agency.pk).contact_email == NEW_MAILBOX
+    assert len(change.moved) == 3 and change.refused == []
+    assert_moved(records_with_the_old_mailbox)
+
+
+def test_the_agency_admin_changes_the_mailbox_and_the_records_follow(
+    client_of, home_admin, records_with_the_old_mailbox
+):
+    url = reverse("admin:registry_agency_change", args=[home_admin.agency.pk])
+    response = client_of(home_admin).post(url, {"contact_email": NEW_MAILBOX}, follow=True)
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert f"3 use cases now use the new mailbox {NEW_MAILBOX} as their contact" in shown
+    assert_moved(records_with_the_old_mailbox)
+    history = UseCase.objects.get(pk=records_with_the_old_mailbox["shared"].pk).history
+    assert history.first().history_user == home_admin
+
+
+def test_create_agency_moves_the_records_to_the_new_mailbox(records_with_the_old_mailbox):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("create_agency", "EMA", f"--contact-email={NEW_MAILBOX}", stdout=out)
+    assert Agency.objects.get(code="EMA").contact_email == NEW_MAILBOX
+    assert f"3 use case(s) now use the new mailbox {NEW_MAILBOX}" in out.getvalue()
+    assert_moved(records_with_the_old_mailbox)
+
+
+def test_a_malformed_new_mailbox_moves_nothing(records_with_the_old_mailbox):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="contact_email"):
+        call_command("create_agency", "EMA", "--contact-email=not-an-address")
+    assert Agency.objects.get(code="EMA").contact_email == "old-ai@example.europa.eu"
+    assert contacts(records_with_the_old_mailbox)["shared"] == "old-ai@example.europa.eu"
+
+
 def test_create_agency_refuses_a_malformed_mailbox(db):
     from django.core.management.base import CommandError
 
@@ -323,13 +402,71 @@ def test_publishing_an_incomplete_record_is_refused_with_what_it_lacks(client_of
     assert draft.publication_level == "draft"
 
 
-def test_publishing_a_complete_record_says_where_it_goes(client_of, home_admin):
+def test_publishing_a_complete_record_says_where_it_goes(client_of, home_admin, settings):
+    settings.HUB_URL = "https://hub.example.eu"
     ready = UseCaseFactory(publication_level="internal", title="Ready one")
     response = client_of(home_admin).post(
         CHANGELIST, {"action": ACTION, "_selected_action": [ready.pk]}, follow=True
     )
     shown = " ".join(str(m) for m in response.context["messages"])
     assert "Published “Ready one” to the network" in shown and "within seconds" in shown
+
+
+def test_without_a_hub_publishing_says_when_the_network_gets_it(client_of, home_admin, settings):
+    settings.HUB_URL = ""
+    ready = UseCaseFactory(publication_level="internal", title="Ready one")
+    response = client_of(home_admin).post(
+        CHANGELIST, {"action": ACTION, "_selected_action": [ready.pk]}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "Published “Ready one” to the network" in shown
+    assert "once this node syncs with a hub" in shown and "within seconds" not in shown
+
+
+def shown_after_saving(client, use_case, **changes) -> list[str]:
+    data = form_data(**{"publication_level": use_case.publication_level, **changes})
+    response = client.post(change_url(use_case), data, follow=True)
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_saving_a_shared_record_says_the_changes_follow_once(client_of, home_admin, settings):
+    settings.HUB_URL = "https://hub.example.eu"
+    public = services.save_use_case(UseCaseFactory(publication_level="public", title="Public one"))
+    shown = shown_after_saving(client_of(home_admin), public, title="Public one, v2")
+    assert shown == [
+        "Saved the changes to “Public one, v2”; the hub has them within seconds, the other "
+        "agencies at their next sync."
+    ]
+
+
+def test_without_a_hub_the_changes_wait_for_one(client_of, home_admin, settings):
+    settings.HUB_URL = ""
+    shared = services.save_use_case(UseCaseFactory(publication_level="network", title="Shared"))
+    shown = shown_after_saving(client_of(home_admin), shared, title="Shared v2")
+    assert shown == [
+        "Saved the changes to “Shared v2”; the network gets them once this node syncs with a hub."
+    ]
+
+
+def test_publishing_in_the_form_says_it_was_published(client_of, home_admin, settings):
+    settings.HUB_URL = "https://hub.example.eu"
+    internal = UseCaseFactory(publication_level="internal", title="Internal one")
+    shown = shown_after_saving(
+        client_of(home_admin), internal, title="Internal one", publication_level="public"
+    )
+    assert len(shown) == 1 and "was changed successfully" not in shown[0]
+    assert shown[0].startswith(
+        "Published “Internal one” in the public catalogue and to the network's agencies; the hub "
+        "has it within seconds"
+    )
+
+
+def test_saving_a_new_record_says_it_once(client_of, home_admin):
+    response = client_of(home_admin).post(
+        ADD, form_data(title="Brand new", publication_level="internal"), follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0].startswith("Saved “Brand new” at level Internal")
 
 
 def test_withdrawing_says_the_network_removes_its_copies(client_of, home_admin):
@@ -403,3 +540,27 @@ def test_the_agencys_admins_read_what_was_sent_to_them_by_e_mail(client_of, home
     assert page.status_code == 200 and "2 reviews due" in page.content.decode()
     add = client_of(home_admin).get(reverse("admin:registry_notice_add"))
     assert add.status_code == 403
+
+
+# --- small things in the form -----------------------------------------------------------------
+
+
+def test_the_list_fields_say_that_a_comma_also_separates(client_of, home_admin):
+    form = client_of(home_admin).get(ADD).context["adminform"].form
+    for name in ("tags", "data_sources"):
+        assert form.fields[name].help_text == "One per line (a comma also separates)."
+    data = form_data(title="Commas", tags=["signals, triage", "nlp"])
+    client_of(home_admin).post(ADD, data)
+    assert UseCase.objects.get(title="Commas").tags == ["signals", "triage", "nlp"]
+
+
+@pytest.mark.parametrize("typed", ["www.ema.europa.eu/contact", "WWW.ema.europa.eu/contact"])
+def test_a_contact_page_typed_as_www_is_taken_as_https(client_of, home_admin, typed):
+    response = client_of(home_admin).post(ADD, form_data(title="Www contact", contact_email=typed))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert UseCase.objects.get(title="Www contact").contact_email == f"https://{typed}"
+
+
+def test_a_contact_that_is_neither_is_still_refused_in_the_form(client_of, home_admin):
+    response = client_of(home_admin).post(ADD, form_data(title="Bad", contact_email="ema contact"))
+    assert "contact_email" in response.context["adminform"].form.errors

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from registry import services
 from registry.demo.agencies import AGENCIES
@@ -39,15 +40,30 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{code} is not one of the network's known agencies: give {', '.join(missing)}."
             )
+        # A new mailbox of an existing agency moves the records that use the old one with it.
+        new_mailbox = stored is not None and contact_email is not None
         try:
-            agency, created = services.create_or_update_agency(
-                code=code, contact_email=contact_email, **values
-            )
+            with transaction.atomic():
+                agency, created = services.create_or_update_agency(
+                    code=code, contact_email=None if new_mailbox else contact_email, **values
+                )
+                change = (
+                    services.change_agency_mailbox(agency, contact_email) if new_mailbox else None
+                )
         except ValidationError as exc:
             details = "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items())
             raise CommandError(f"Agency {code} not saved: {details}") from None
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} agency {agency}.")
+        if change is not None and (change.moved or change.refused):
+            self.stdout.write(
+                f"{len(change.moved)} use case(s) now use the new mailbox {contact_email}."
+            )
+        for use_case, exc in change.refused if change is not None else ():
+            self.stderr.write(
+                f"Kept the old contact of “{use_case.title}” ({use_case.uid}): "
+                f"{'; '.join(exc.messages)}"
+            )
 
 
 def _first(stored, known, field: str) -> str:
