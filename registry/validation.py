@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from registry import vocabularies as v
@@ -374,12 +375,12 @@ def _date_order_violations(r: dict[str, Any]):
             yield (
                 later,
                 _("Must not be before %(earlier)s (%(date)s).")
-                % {"earlier": labels[earlier], "date": r[earlier].isoformat()},
+                % {"earlier": labels[earlier], "date": date_format(r[earlier])},
             )
     if r.get("started_on") and r.get("next_review_on") and r["next_review_on"] <= r["started_on"]:
         yield (
             "next_review_on",
-            _("Must be after started on (%(date)s).") % {"date": r["started_on"].isoformat()},
+            _("Must be after started on (%(date)s).") % {"date": date_format(r["started_on"])},
         )
 
 

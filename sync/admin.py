@@ -398,11 +398,16 @@ class UseCaseWithNetworkStatusAdmin(UseCaseAdmin):
         self.message_user(
             request,
             ngettext(
-                "%d use case sent again; the hub has it within seconds.",
-                "%d use cases sent again; the hub has them within seconds.",
+                "%d use case sent again, numbered above the network's version",
+                "%d use cases sent again, numbered above the network's versions",
                 done,
             )
-            % done,
+            % done
+            + (
+                _("; the hub has them within seconds.")
+                if settings.HUB_URL
+                else _("; they go out once this node syncs with a hub.")
+            ),
             messages.SUCCESS if done else messages.WARNING,
         )
 

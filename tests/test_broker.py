@@ -10,7 +10,11 @@ from config import broker
 
 
 def connection(folder) -> Connection:
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),
+    }
     return Connection(
         "filesystem://", transport="config.broker:Transport", transport_options=options
     )

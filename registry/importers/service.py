@@ -48,7 +48,7 @@ SUMMARY_GROUPS = 6
 # Rows listed one per line (kept, hand edits replaced) before "... and N more".
 LIST_LIMIT = 20
 REQUIRED = "This field is required."
-DATE_IN_MESSAGE = re.compile(r" \(\d{4}-\d{2}-\d{2}\)")
+DATE_IN_MESSAGE = re.compile(r" \([^()]*\d{4}\)")  # "(1 March 2025)": one reason, any date
 # Highest first: the order of the per-level counts on the summary line.
 LEVEL_ORDER = list(reversed(v.PublicationLevel.values))
 # Values the mappers give a field the row does not state (docs/import-mapping.md, "Updates

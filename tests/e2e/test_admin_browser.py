@@ -168,7 +168,8 @@ def test_the_related_picker_adds_and_removes_a_received_use_case(signed_in, othe
     assert ours.related == []
 
 
-def test_publishing_an_incomplete_draft_is_refused_until_the_gap_is_filled(signed_in):
+def test_publishing_an_incomplete_draft_is_refused_until_the_gap_is_filled(signed_in, settings):
+    settings.HUB_URL = "http://127.0.0.1:9/"  # a node of the network: its hub gets it at once
     page = signed_in
     draft = UseCaseFactory(title="Incomplete triage draft", publication_level="draft", summary="")
     page.goto(CHANGELIST)

@@ -75,7 +75,9 @@ def test_a_row_removed_from_the_file_is_reported_then_withdrawn_from_the_other_a
     output = import_file(
         agency_a, write_file(tmp_path / "full.csv", header, rows), "--publication-level=network"
     )
-    assert output.strip().splitlines()[-1] == "created 3, updated 0, unchanged 0, skipped 0"
+    assert output.strip().splitlines()[-1] == (
+        "created 3 (3 network), updated 0, unchanged 0, skipped 0"
+    )
     wait_until(
         lambda: set(titles) <= titles_at(agency_b, origin),
         timeout=ARRIVAL_SECONDS,
@@ -86,7 +88,7 @@ def test_a_row_removed_from_the_file_is_reported_then_withdrawn_from_the_other_a
     output = import_file(agency_a, smaller)
     assert f"(network) {titles[0]}\n" in output
     assert output.strip().splitlines()[-1] == (
-        "created 0, updated 0, unchanged 2, skipped 0; 1 no longer in the file: "
+        "created 0, updated 0, unchanged 2 (2 network), skipped 0; 1 no longer in the file: "
         "run again with --withdraw-missing to withdraw them"
     )
 

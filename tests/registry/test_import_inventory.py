@@ -628,8 +628,8 @@ def test_the_summary_names_a_handful_of_reasons_then_dots():
     report.drafts = [
         draft(1, stage=["This field is required."], a=["This field is required."]),
         draft(2, stage=["This field is required."], b=["This field is required."]),
-        draft(3, retired_on=["Must not be before operational since (2026-01-01)."]),
-        draft(4, retired_on=["Must not be before operational since (2025-03-01)."]),
+        draft(3, retired_on=["Must not be before operational since (1 January 2026)."]),
+        draft(4, retired_on=["Must not be before operational since (1 March 2025)."]),
         draft(5, stage=["This field is required."], c=["This field is required."]),
         draft(6, d=["This field is required."], e=["This field is required."]),
         draft(7, f=["This field is required."]),

@@ -166,7 +166,7 @@ def test_with_inventories_imports_the_files_it_finds_as_drafts(db, tmp_path):
     }
     (tmp_path / seed.INVENTORIES[1][0]).write_text(json.dumps([registration]), encoding="utf-8")
     output = seed_demo("--with-inventories", "--data-dir", str(tmp_path))
-    assert "created 1, updated 0, unchanged 0, skipped 0" in output
+    assert "created 1 (1 draft), updated 0, unchanged 0, skipped 0" in output
     imported = UseCase.objects.get(source_key="nl-register:12345678")
     assert imported.publication_level == "draft"
     assert imported.contact_email == seed.demo_mailbox("EMA")
