@@ -249,17 +249,26 @@ AGENCY_ADMIN_PERMISSIONS = (
     "sync.view_rejection",
     "sync.view_peerexchange",
     "sync.view_answeredrejection",
+    # Webhooks: their own subscriptions only (webhooks.admin filters by owner), deleting included
+    # (one they made and no longer want); deliveries and attempts read-only.
+    "webhooks.view_subscription",
+    "webhooks.add_subscription",
+    "webhooks.change_subscription",
+    "webhooks.delete_subscription",
+    "webhooks.view_delivery",
+    "webhooks.view_deliveryattempt",
 )
 
 
 def agency_admins_group() -> Group:
-    """The group create_agency_admin puts agency admins in, with AGENCY_ADMIN_PERMISSIONS."""
+    """The group create_agency_admin puts agency admins in, given AGENCY_ADMIN_PERMISSIONS. They
+    are added, never set: a permission an administrator gave the group by hand stays."""
     group, _ = Group.objects.get_or_create(name=AGENCY_ADMINS_GROUP)
     wanted = Q()
     for name in AGENCY_ADMIN_PERMISSIONS:
         app_label, codename = name.split(".")
         wanted |= Q(content_type__app_label=app_label, codename=codename)
-    group.permissions.set(Permission.objects.filter(wanted))
+    group.permissions.add(*Permission.objects.filter(wanted))
     return group
 
 

@@ -1,6 +1,7 @@
 """Webhooks in the admin: subscriptions (checked by webhooks.services when saved), and their
-deliveries with every attempt, read-only. A user who is not a superuser sees and owns only his
-own subscriptions (when given the permissions to manage them)."""
+deliveries with every attempt, read-only. A user who is not a superuser (an agency admin: the
+group's permissions in registry.services.AGENCY_ADMIN_PERMISSIONS) sees and owns only his own
+subscriptions and their deliveries."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,11 +18,17 @@ class SubscriptionForm(forms.ModelForm):
         model = Subscription
         fields = ["name", "url", "filters", "network", "secret", "owner", "enabled"]
 
+    def clean_filters(self) -> str:
+        return services.normalise_filters(self.cleaned_data["filters"])
+
     def clean(self):
         cleaned = super().clean()
         if "url" in cleaned and "filters" in cleaned:
             services.validate_subscription(
-                url=cleaned["url"], filters=cleaned["filters"], network=cleaned.get("network")
+                url=cleaned["url"],
+                filters=cleaned["filters"],
+                network=bool(cleaned.get("network")),
+                secret=cleaned.get("secret"),
             )
         return cleaned
 
@@ -66,6 +73,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         if not change:
             services.start_at_feed_end(obj)
         super().save_model(request, obj, form, change)
+        if change and obj.enabled and "enabled" in form.changed_data:
+            # Ticked again on its page (where the e-mail of a disabled one leads): as the action.
+            services.enable_again(obj)
 
     @admin.action(description=_("Enable again (send the pending deliveries now)"))
     def enable_again(self, request, queryset):
@@ -95,7 +105,8 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "next_attempt_at",
         "created",
     ]
-    list_filter = ["status", "kind", "subscription"]
+    # Only the subscriptions of the user's own deliveries (not every subscription's name).
+    list_filter = ["status", "kind", ("subscription", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["webhook_id", "uid"]
     list_select_related = ["subscription"]
     inlines = [DeliveryAttemptInline]

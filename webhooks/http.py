@@ -1,7 +1,8 @@
 """The one place that sends webhooks over HTTP, and the guard against sending them inward.
 
 A receiver's host is resolved, and every address it resolves to must be a public one: never
-loopback, private, link-local, shared, multicast, reserved or unspecified, unless
+loopback, private, link-local, site-local, shared, multicast, reserved or unspecified, nor an
+IPv6 address that carries such an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo), unless
 WEBHOOKS_ALLOW_PRIVATE_TARGETS is on (tests, a lab). The check runs when a subscription is saved
 and again before every attempt, and the request then goes to the address just checked (the Host
 header and TLS name stay the URL's), so a DNS answer that changes between check and connect
@@ -37,10 +38,31 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+IPv4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # ::a.b.c.d (deprecated, RFC 4291)
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: an operator's own
+
+
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """Whether address is one a webhook may go to. An IPv6 address that carries an IPv4 one
+    (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) is judged by that IPv4 address as well:
+    a translator or relay would deliver it there."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global and not address.is_multicast and not address.is_reserved
+    if address.ipv4_mapped is not None:
+        return is_public(address.ipv4_mapped)
+    if address in IPv4_COMPATIBLE or address in NAT64_WELL_KNOWN:
+        return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in NAT64_LOCAL_USE:
+        return False  # its prefix length, hence where the IPv4 address sits, is local knowledge
+    embedded = [*(address.teredo or ()), *filter(None, [address.sixtofour])]
+    return (
+        all(is_public(ipv4) for ipv4 in embedded)
+        and address.is_global
+        and not address.is_multicast
+        and not address.is_reserved
+        and not address.is_site_local  # fec0::/10, deprecated but still routed inward
+    )
 
 
 def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -10,10 +10,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+# What a Standard Webhooks secret may hold (webhooks.services.secret_errors checks it).
+MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
+
 
 def new_secret() -> str:
     """A Standard Webhooks signing secret: whsec_ and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 def new_webhook_id() -> str:
@@ -37,7 +42,8 @@ class Subscription(models.Model):
         blank=True,
         help_text=_(
             "The catalogue's query parameters, as in its address: "
-            "agency=EMA&stage=production&search=signal. Empty: every record."
+            "agency=EMA&stage=production&search=signal (no paging or sorting). Empty: every "
+            "record."
         ),
     )
     network = models.BooleanField(
@@ -52,7 +58,10 @@ class Subscription(models.Model):
         _("signing secret"),
         max_length=100,
         default=new_secret,
-        help_text=_("Standard Webhooks secret (whsec_...): give it to the receiver."),
+        help_text=_(
+            "Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes. A new "
+            "subscription is offered one made at random: give it to the receiver."
+        ),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

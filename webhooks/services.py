@@ -20,6 +20,8 @@ attempts fails; WEBHOOKS_DISABLE_AFTER_FAILURES failed Deliveries in a row (no s
 disable the subscription, and its owner is told by e-mail.
 """
 
+import base64
+import binascii
 import datetime as dt
 import json
 import logging
@@ -35,14 +37,23 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from standardwebhooks import Webhook
 
-from catalogue.filters import FilterInvalid, filters_to_q
+from catalogue.filters import FILTERS, FilterInvalid, filters_to_q
 from catalogue.selectors import NETWORK_FIELDS, PUBLIC_FIELDS, search_use_cases
 from registry import feed
+from registry import search as fulltext
 from registry import vocabularies as v
 from registry.models import FeedEntry, UseCase
 from registry.services import agency_mailbox
 from webhooks import http
-from webhooks.models import Delivery, DeliveryAttempt, Subscription
+from webhooks.models import (
+    MAX_SECRET_BYTES,
+    MIN_SECRET_BYTES,
+    SECRET_PREFIX,
+    Delivery,
+    DeliveryAttempt,
+    Subscription,
+    new_secret,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,26 +72,101 @@ Key = tuple[str, object, int]  # origin, uid, version
 # ---- subscriptions ----------------------------------------------------------------------------
 
 
-def validate_subscription(*, url: str, filters: str, network: bool) -> None:
-    """ValidationError by field: a URL this node may not call, filters the catalogue refuses."""
+SEARCH_PARAMETER = "search"
+
+
+def normalise_filters(filters: str) -> str:
+    """The filters as stored: surrounding blanks and a leading "?" (copied with the query) off."""
+    return filters.strip().removeprefix("?").strip()
+
+
+def filter_errors(filters: str, *, network: bool) -> list[str]:
+    """What is wrong with a subscription's filters (normalised): a full address instead of the
+    query, a parameter the catalogue does not filter on (paging and sorting included: a
+    subscription has neither), a network-tier filter without network records, a bad value."""
+    first_name = filters.split("&")[0].split("=")[0]
+    if "://" in filters or any(c in first_name for c in "/?:") or first_name.startswith("www."):
+        return [
+            "Give the query parameters only (what follows “?” in a catalogue address, e.g. "
+            "agency=EMA&stage=production), not a full address."
+        ]
+    params = QueryDict(filters)
+    names = [SEARCH_PARAMETER, *FILTERS]
+    unknown = [name for name in params if name not in names]
+    if unknown:
+        return [
+            f"Unknown parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"The catalogue filters on: {', '.join(names)}."
+        ]
+    network_only = [name for name in params if name in FILTERS and FILTERS[name].network_only]
+    if network_only and not network:
+        return [
+            f"{', '.join(network_only)}: this filter needs “network records” ticked (it is "
+            "about network-tier fields, which a public subscription does not see)."
+        ]
+    query = params.get(SEARCH_PARAMETER, "")
+    if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
+        return [f"search: at most {fulltext.MAX_QUERY_LENGTH} characters of text."]
+    try:
+        filters_to_q(params, network=network)
+    except FilterInvalid as exc:
+        return [str(exc)]
+    return []
+
+
+def secret_errors(secret: str) -> list[str]:
+    """A Standard Webhooks signing secret is whsec_ and the base64 of 24 to 64 random bytes."""
+    expected = (
+        "Use a Standard Webhooks secret: “whsec_” followed by the base64 of 24 to 64 random "
+        "bytes (the form offers a new one; or: "
+        'python -c \'import base64,secrets; print("whsec_" + '
+        "base64.b64encode(secrets.token_bytes(32)).decode())')."
+    )
+    if not secret.startswith(SECRET_PREFIX):
+        return [expected]
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return [expected]
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        return [f"The key is {len(key)} bytes long. {expected}"]
+    return []
+
+
+def validate_subscription(
+    *, url: str, filters: str, network: bool, secret: str | None = None
+) -> None:
+    """ValidationError by field: a URL this node may not call, filters the catalogue refuses
+    or does not know (filter_errors), a secret that is not a Standard Webhooks one."""
     errors: dict[str, list[str]] = {}
     try:
         http.check_target(url)
     except http.TargetRefused as exc:
         errors["url"] = [str(exc)]
-    try:
-        filters_to_q(QueryDict(filters), network=network)
-    except FilterInvalid as exc:
-        errors["filters"] = [str(exc)]
+    if problems := filter_errors(normalise_filters(filters), network=network):
+        errors["filters"] = problems
+    if secret is not None and (problems := secret_errors(secret)):
+        errors["secret"] = problems
     if errors:
         raise ValidationError(errors)
 
 
 def create_subscription(
-    *, name: str, url: str, owner, filters: str = "", network: bool = False
+    *,
+    name: str,
+    url: str,
+    owner,
+    filters: str = "",
+    network: bool = False,
+    secret: str | None = None,
 ) -> Subscription:
-    validate_subscription(url=url, filters=filters, network=network)
-    subscription = Subscription(name=name, url=url, owner=owner, filters=filters, network=network)
+    filters = normalise_filters(filters)
+    validate_subscription(url=url, filters=filters, network=network, secret=secret)
+    subscription = Subscription(
+        name=name, url=url, owner=owner, filters=filters, network=network, secret=secret or ""
+    )
+    if not secret:
+        subscription.secret = new_secret()
     start_at_feed_end(subscription)
     subscription.save()
     return subscription
@@ -359,8 +445,9 @@ def _disabled_notice(subscription: Subscription, to: str) -> EmailMessage:
         f"The webhook subscription “{subscription.name}” ({subscription.url}) was disabled: "
         f"{subscription.consecutive_failures} deliveries in a row failed every attempt.\n\n"
         f"Its attempts, with the answers or errors, are listed in the admin:\n{link}\n\n"
-        "Once the receiver works again, use the action “Enable again” there: the deliveries "
-        "still pending go out with their ids, and the changes made meanwhile follow.\n"
+        "Once the receiver works again, tick “enabled” there and save (or use the action "
+        "“Enable again” in the list of subscriptions): the deliveries still pending go out "
+        "with their ids, and the changes made meanwhile follow.\n"
     )
     subject = f"[{settings.NODE_AGENCY} AI registry] Webhook “{subscription.name}” disabled"
     return EmailMessage(subject=subject, body=body, to=[to])

@@ -401,3 +401,19 @@ def test_network_status_reads_the_stored_level_when_a_refused_save_is_shown_agai
                                  "publication_level": "public"})  # fmt: skip
     assert response.status_code == 200  # refused: it lacks what publishing needs
     assert "Not shared: this level stays at this agency." in response.content.decode()
+
+
+def test_making_an_agency_admin_adds_the_groups_permissions_and_keeps_those_given_by_hand(
+    home_agency,
+):
+    from django.contrib.auth.models import Permission
+
+    group = registry_services.agency_admins_group()
+    by_hand = Permission.objects.get(content_type__app_label="sync", codename="view_peer")
+    group.permissions.add(by_hand)
+    user = agency_admin("EMA", "second-admin")  # seed_demo and create_agency_admin run it again
+    held = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert ("sync", "view_peer") in held
+    wanted = {tuple(name.split(".")) for name in registry_services.AGENCY_ADMIN_PERMISSIONS}
+    assert wanted <= held
+    assert user.has_perms(["webhooks.add_subscription", "webhooks.view_delivery", "sync.view_peer"])

@@ -133,3 +133,62 @@ def test_a_receiver_that_is_not_there_is_an_error_not_an_exception():
     answer = http.post(f"http://127.0.0.1:{free_port()}/", body=b"{}", headers={}, timeout=3)
     assert answer.status is None
     assert answer.error
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        # IPv4-mapped
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:93.184.215.14", True),
+        # IPv4-compatible (deprecated)
+        ("::127.0.0.1", False),
+        ("::169.254.169.254", False),
+        ("::1", False),
+        ("::", False),
+        ("::93.184.215.14", True),
+        # NAT64, well-known prefix
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::a00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::5db8:d70e", True),
+        # NAT64, local-use prefix: where it leads is the operator's business
+        ("64:ff9b:1::7f00:1", False),
+        ("64:ff9b:1::5db8:d70e", False),
+        # 6to4
+        ("2002:7f00:1::", False),
+        ("2002:a00:1::1", False),
+        ("2002:c0a8:101::1", False),
+        ("2002:5db8:d70e::1", True),
+        # Teredo (server 65.54.227.120, client 127.0.0.1 obfuscated)
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
+        # site-local (deprecated), unique local, link-local, multicast, documentation
+        ("fec0::1", False),
+        ("feff::1", False),
+        ("fd00::1", False),
+        ("fe80::1", False),
+        ("ff0e::1", False),
+        ("2001:db8::1", False),
+        # plainly public
+        ("2606:4700:4700::1111", True),
+        ("93.184.215.14", True),
+    ],
+)
+def test_ipv6_addresses_that_carry_an_inward_ipv4_address_are_not_public(address, public):
+    assert http.is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]:25123/",
+        "http://[2002:7f00:1::]:25123/",
+        "http://[::127.0.0.1]:25123/",
+        "http://[fec0::1]/",
+    ],
+)
+def test_ipv6_literals_that_lead_inward_are_refused(url, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(http.TargetRefused, match="not a public address"):
+        http.check_target(url)
