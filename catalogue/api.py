@@ -330,7 +330,9 @@ def _changes_response(request, qs, *, query: str, today) -> Response:
             raise changes.ChangesInvalid({"ordering": ["Changes are listed by modified only."]})
         withdrawn = None
         if include:
-            withdrawn = changes.withdrawals(user=request.user, params=params, today=today)
+            withdrawn = changes.withdrawals(
+                user=request.user, params=params, today=today, departures=True
+            )
         page = changes.page_of_changes(
             qs, withdrawn, since=since, cursor=params.get("cursor"), page_size=_page_size(request)
         )

@@ -1,14 +1,17 @@
 """What changed in the catalogue, for feeds and harvesters: live use cases by `modified` and
 withdrawals (the tombstones of registry.models.FeedEntry).
 
-A tombstone keeps no record, so what a withdrawal may reveal is judged on the record's *last
-shown state*: its latest shared version (network or public) in this node's change history,
-written by registry.services for own records and, for received copies, when the tombstone
-deleted the copy. A withdrawal is listed to a reader only if that state was visible to them
-(public for anonymous readers, network or public for signed-in members) and matches the filters
-asked, exactly as the live record would have. A tombstone without such a state (the record never
-reached this node, or its history was pruned) is listed to nobody: no reader of this node saw it.
-A full-text search matches live records only (past states have no search index).
+A tombstone keeps no record, so what a withdrawal may reveal is judged on the *state last shown
+to the reader*: the record's latest version at a level they see (public for anonymous readers,
+network or public for signed-in members) in this node's change history, written by
+registry.services for own records and, for received copies, only when the tombstone deleted the
+copy. A record the reader cannot see now (a tombstone, or a level above theirs) is a withdrawal
+for them if such a state exists and matches the filters asked, exactly as the live record would
+have: at the tombstone when its last shared state is that one, otherwise (a public record moved to
+network, for an anonymous reader) at the first version after its last public one. A record with
+no such state (never visible to them, never reached this node, history pruned, or a received copy
+moved to network: copies keep no history here) is listed to nobody who could not see it. A
+full-text search matches live records only (past states have no search index).
 
 `modified` is the origin's time of the change; a harvester reading `changed_since` gets every
 change at or after the instant (inclusive: at-least-once), ordered by (modified, kind, id) so
@@ -24,7 +27,18 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer
 from rest_framework import serializers
@@ -53,7 +67,10 @@ class ChangesInvalid(Exception):
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """A record taken back from the network (or deleted), with its last shown title."""
+    """A record taken back from the network (or deleted), with the title last shown to the
+    reader; `left_public`: for this reader it left the public catalogue (it is, or was when
+    withdrawn, a network record), at `version` and `modified`, the first version after its last
+    public one."""
 
     pk: int
     origin: str
@@ -61,6 +78,7 @@ class Withdrawal:
     version: int
     modified: dt.datetime
     title: str
+    left_public: bool = False
 
 
 @dataclass
@@ -108,40 +126,84 @@ def parse_include_withdrawn(raw: str | None) -> bool:
 # ---- withdrawals ------------------------------------------------------------------------------
 
 
-def withdrawals(*, user, params: Mapping, today: dt.date | None = None) -> QuerySet[FeedEntry]:
-    """The tombstones user may learn of whose last shown state matches params' filters (the
-    catalogue's; FilterInvalid names a bad one), annotated with `last_shown` (the history row).
-    With a full-text search there are none (see the module's docstring)."""
-    if (params.get("search") or "").strip():
-        return FeedEntry.objects.none()
+def withdrawals(
+    *, user, params: Mapping, today: dt.date | None = None, departures: bool = False
+) -> QuerySet[FeedEntry]:
+    """The withdrawals user may learn of whose state last shown to them matches params' filters
+    (the catalogue's; FilterInvalid names a bad one): feed entries of records user cannot see now
+    (a tombstone, or a level above theirs) of which this node's history holds a state they could
+    see. Annotated with `seen` (that state's history row), `at` and `at_version` (when and at which
+    version the record left their sight: the tombstone's when its last shared state is `seen`,
+    otherwise the first version after `seen`) and `left_public` (the latter case: it was public,
+    and is network now or was network when withdrawn). `departures` False leaves out the latter
+    (tombstones only, as the 410 page asks: it says the agency no longer shares the record, and
+    its `modified` is the tombstone's). With a full-text search there are none (see the module's
+    docstring). One query, whatever the number of records."""
     history = UseCase.history.model
+    levels = selectors.visible_levels(user=user)
+    same_record = {
+        "origin_id": OuterRef("origin"),
+        "uid": OuterRef("uid"),
+        "version__lte": OuterRef("version"),
+    }
+    newest_first = ("-version", "-history_id")
     last_shared = history.objects.filter(
-        origin_id=OuterRef("origin"),
-        uid=OuterRef("uid"),
-        version__lte=OuterRef("version"),
-        publication_level__in=v.SHARED_LEVELS,
-    ).order_by("-version", "-history_id")
-    shown = history.objects.filter(
-        publication_level__in=selectors.visible_levels(user=user)
-    ).filter(filters_to_q(params, network=selectors.sees_network(user), today=today))
-    return (
-        FeedEntry.objects.filter(deleted=True)
-        .annotate(last_shown=Subquery(last_shared.values("history_id")[:1]))
-        .filter(last_shown__in=shown.values("history_id"))
+        **same_record, publication_level__in=v.SHARED_LEVELS
+    ).order_by(*newest_first)
+    last_seen = history.objects.filter(**same_record, publication_level__in=levels).order_by(
+        *newest_first
     )
+    left = history.objects.filter(**same_record, version__gt=OuterRef("seen_version")).order_by(
+        "version", "history_id"
+    )
+    shown = history.objects.filter(publication_level__in=levels).filter(
+        filters_to_q(params, network=selectors.sees_network(user), today=today)
+    )
+    visible_now = UseCase.objects.filter(
+        origin_id=OuterRef("origin"), uid=OuterRef("uid"), publication_level__in=levels
+    )
+    tombstone_shown = Q(last_shared=F("seen"))
+    listed = (
+        FeedEntry.objects.filter(Q(deleted=True) | ~Exists(visible_now))
+        .annotate(
+            seen=Subquery(last_seen.values("history_id")[:1]),
+            seen_version=Subquery(last_seen.values("version")[:1]),
+            last_shared=Subquery(last_shared.values("history_id")[:1]),
+        )
+        .filter(seen__in=shown.values("history_id"))
+        .annotate(
+            left_public=Case(
+                When(tombstone_shown, then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            ),
+            at=Case(
+                When(tombstone_shown, then=F("modified")),
+                default=Subquery(left.values("modified")[:1]),
+            ),
+            at_version=Case(
+                When(tombstone_shown, then=F("version")),
+                default=Subquery(left.values("version")[:1]),
+            ),
+        )
+        .filter(at__isnull=False)
+    )
+    if not departures:
+        listed = listed.filter(tombstone_shown, deleted=True)
+    return listed.none() if (params.get("search") or "").strip() else listed
 
 
 def as_withdrawals(entries) -> list[Withdrawal]:
-    """Rows of withdrawals() with the title of their last shown state."""
+    """Rows of withdrawals() with the title of the state last shown to the reader."""
     entries = list(entries)
     history = UseCase.history.model
     titles = dict(
-        history.objects.filter(history_id__in=[e.last_shown for e in entries]).values_list(
+        history.objects.filter(history_id__in=[e.seen for e in entries]).values_list(
             "history_id", "title"
         )
     )
     return [
-        Withdrawal(e.pk, e.origin, e.uid, e.version, e.modified, titles.get(e.last_shown, ""))
+        Withdrawal(e.pk, e.origin, e.uid, e.at_version, e.at, titles.get(e.seen, ""), e.left_public)
         for e in entries
     ]
 
@@ -154,7 +216,7 @@ def recent_changes(
 ) -> list[UseCase | Withdrawal]:
     """The `limit` latest changes, newest first: live records and withdrawals merged."""
     rows = list(live.order_by("-modified", "-pk")[:limit])
-    gone = as_withdrawals(withdrawn.order_by("-modified", "-pk")[:limit])
+    gone = as_withdrawals(withdrawn.order_by("-at", "-pk")[:limit])
     return sorted([*rows, *gone], key=_sort_key, reverse=True)[:limit]
 
 
@@ -173,28 +235,29 @@ def page_of_changes(
     `since` on (inclusive); withdrawn None leaves withdrawals out."""
     if since is not None:
         live = live.filter(modified__gte=since)
-        withdrawn = withdrawn.filter(modified__gte=since) if withdrawn is not None else None
+        withdrawn = withdrawn.filter(at__gte=since) if withdrawn is not None else None
     if cursor:
         moment, kind, pk = decode_cursor(cursor)
-        live = live.filter(_after(moment, kind, pk, LIVE))
+        live = live.filter(_after(moment, kind, pk, LIVE, "modified"))
         if withdrawn is not None:
-            withdrawn = withdrawn.filter(_after(moment, kind, pk, WITHDRAWN))
+            withdrawn = withdrawn.filter(_after(moment, kind, pk, WITHDRAWN, "at"))
     rows: list[UseCase | Withdrawal] = list(live.order_by("modified", "pk")[: page_size + 1])
     if withdrawn is not None:
-        rows += as_withdrawals(withdrawn.order_by("modified", "pk")[: page_size + 1])
+        rows += as_withdrawals(withdrawn.order_by("at", "pk")[: page_size + 1])
     rows.sort(key=_sort_key)
     items = rows[:page_size]
     next_cursor = encode_cursor(items[-1]) if len(rows) > page_size else None
     return ChangePage(items=items, next_cursor=next_cursor)
 
 
-def _after(moment: dt.datetime, kind: int, pk: int, rows_kind: int) -> Q:
-    """Rows of rows_kind that come after the position (moment, kind, pk)."""
-    later = Q(modified__gt=moment)
+def _after(moment: dt.datetime, kind: int, pk: int, rows_kind: int, field: str) -> Q:
+    """Rows of rows_kind (their time in `field`) that come after the position (moment, kind,
+    pk)."""
+    later = Q(**{f"{field}__gt": moment})
     if rows_kind > kind:
-        return later | Q(modified=moment)
+        return later | Q(**{field: moment})
     if rows_kind == kind:
-        return later | Q(modified=moment, pk__gt=pk)
+        return later | Q(**{field: moment, "pk__gt": pk})
     return later
 
 
@@ -278,6 +341,8 @@ OPENAPI_PARAMETERS = [
         description="true: list withdrawn and deleted use cases too, in the same order, as "
         '`{"origin", "uid", "version", "modified", "withdrawn": true}` (each matched against the '
         "filters as it was last shown; none when searching). Anonymous callers get those that "
-        "were public when last shown.",
+        "were public when last shown, and a public record moved to network level as withdrawn "
+        "at the version that left the public level (at its origin's node: copies of other "
+        "agencies' records keep no history here).",
     ),
 ]

@@ -1,11 +1,13 @@
 """The Atom feed of catalogue changes, /feeds/use-cases.atom (RFC 4287, Django's syndication
 framework): the FEED_SIZE most recent changes a reader may see, newest first, narrowed by the
 catalogue's own query parameters (catalogue.filters, `search`). A withdrawal is an entry of its
-own ("Withdrawn: title"), shown under the rules of catalogue.changes.
+own ("Withdrawn: title"), shown under the rules of catalogue.changes; for an anonymous reader a
+public record moved to network level is one too ("Withdrawn from the public catalogue: title").
 
 Entry ids are tag URIs (RFC 4151) minted from the node's SITE_URL host, one per record and
 version: `tag:HOST,2026:use-case/ORIGIN/UID/vVERSION`. They never change for a given version, so a
-reader shows each change once, and a new version is a new entry.
+reader shows each change once, and a new version is a new entry. A record leaving the public
+catalogue is `.../vVERSION/left-public`: members see that same version as an update of its own id.
 """
 
 from urllib.parse import urlsplit
@@ -37,8 +39,9 @@ def tag_authority() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def entry_id(origin: str, uid, version: int) -> str:
-    return f"tag:{tag_authority()},{TAG_DATE}:use-case/{origin}/{uid}/v{version}"
+def entry_id(origin: str, uid, version: int, *, left_public: bool = False) -> str:
+    suffix = "/left-public" if left_public else ""
+    return f"tag:{tag_authority()},{TAG_DATE}:use-case/{origin}/{uid}/v{version}{suffix}"
 
 
 class UseCaseChangesFeed(Feed):
@@ -65,7 +68,9 @@ class UseCaseChangesFeed(Feed):
             selectors.filter_use_cases(visible, params=params, user=request.user, today=today),
             query=query,
         )
-        withdrawn = changes.withdrawals(user=request.user, params=params, today=today)
+        withdrawn = changes.withdrawals(
+            user=request.user, params=params, today=today, departures=True
+        )
         return {
             "query": params.urlencode(),
             "items": changes.recent_changes(live, withdrawn, limit=FEED_SIZE),
@@ -107,6 +112,8 @@ class UseCaseChangesFeed(Feed):
     def item_title(self, item) -> str:
         change, _agency = item
         if isinstance(change, changes.Withdrawal):
+            if change.left_public:
+                return _("Withdrawn from the public catalogue: %(title)s") % {"title": change.title}
             return _("Withdrawn: %(title)s") % {"title": change.title}
         return change.title
 
@@ -115,10 +122,15 @@ class UseCaseChangesFeed(Feed):
         change, agency = item
         if isinstance(change, changes.Withdrawal):
             day = change.modified.date().isoformat()
-            text = _("%(agency)s withdrew this use case from the catalogue on %(day)s.") % {
-                "agency": agency,
-                "day": day,
-            }
+            if change.left_public:
+                text = _(
+                    "%(agency)s withdrew this use case from the public catalogue on %(day)s."
+                ) % {"agency": agency, "day": day}
+            else:
+                text = _("%(agency)s withdrew this use case from the catalogue on %(day)s.") % {
+                    "agency": agency,
+                    "day": day,
+                }
             return escape(text)
         return escape(change.summary)
 
@@ -128,7 +140,8 @@ class UseCaseChangesFeed(Feed):
 
     def item_guid(self, item) -> str:
         change, _agency = item
-        return entry_id(_origin(change), change.uid, change.version)
+        left_public = isinstance(change, changes.Withdrawal) and change.left_public
+        return entry_id(_origin(change), change.uid, change.version, left_public=left_public)
 
     item_guid_is_permalink = False
 

@@ -14,6 +14,7 @@ from django.test import Client
 from catalogue import feeds
 from registry import received, services
 from registry.canonical import record_hash
+from registry.models import UseCase
 from registry.validation import validate_record
 from tests.factories import AgencyFactory, UseCaseFactory, UserFactory, valid_record
 
@@ -262,12 +263,105 @@ def test_anonymous_readers_never_learn_of_a_withdrawn_network_record(home, home_
     assert titles(read_feed(member_client(home_member))) == {"Withdrawn: Network only"}
 
 
-def test_a_record_public_once_but_network_when_withdrawn_stays_hidden(home):
+def updated(entry) -> dt.datetime:
+    return dt.datetime(*entry.updated_parsed[:6], tzinfo=dt.UTC)
+
+
+def test_a_public_record_moved_to_network_is_withdrawn_for_anonymous_readers(home, home_member):
     use_case = published(home, "public", title="Public then network")
-    services.set_publication_level(use_case, "network")
+    public_version = use_case.version
+    services.publish_to_network(use_case)
+    left_at, left_version = use_case.modified, use_case.version
+    use_case.summary = "Edited at network level."
+    services.save_use_case(use_case)  # a later network edit moves nothing
+
+    [entry] = read_feed(Client()).entries
+    [as_member] = read_feed(member_client(home_member)).entries
+
+    assert left_version == public_version + 1
+    assert entry.title == "Withdrawn from the public catalogue: Public then network"
+    assert "withdrew this use case from the public catalogue" in entry.summary
+    assert entry.id.endswith(f"/{use_case.uid}/v{left_version}/left-public")
+    assert [tag.term for tag in entry.tags] == ["withdrawn"]
+    assert updated(entry) == left_at.replace(microsecond=0)
+    # For a member it is an update of a record they still see.
+    assert as_member.title == "Public then network"
+    assert as_member.id.endswith(f"/{use_case.uid}/v{use_case.version}")
+
+
+def test_a_record_public_once_but_network_when_withdrawn_is_withdrawn_when_it_left_public(
+    home, home_member
+):
+    use_case = published(home, "public", title="Public, network, gone")
+    services.publish_to_network(use_case)
+    left_version = use_case.version
     services.withdraw(use_case)
 
+    [entry] = read_feed(Client()).entries
+    [as_member] = read_feed(member_client(home_member)).entries
+
+    assert entry.title == "Withdrawn from the public catalogue: Public, network, gone"
+    assert entry.id.endswith(f"/v{left_version}/left-public")
+    assert as_member.title == "Withdrawn: Public, network, gone"
+    assert as_member.id.endswith(f"/v{use_case.version}")
+
+
+def test_network_public_network_is_live_while_public_then_withdrawn(home):
+    use_case = published(home, "network", title="Back and forth")
+    assert read_feed(Client()).entries == []  # never public yet: nothing at all
+
+    services.set_publication_level(use_case, "public")
+    cache.clear()
+    [live] = read_feed(Client()).entries
+    services.publish_to_network(use_case)
+    cache.clear()
+    [gone] = read_feed(Client()).entries
+    services.set_publication_level(use_case, "public")
+    cache.clear()
+    [again] = read_feed(Client()).entries
+
+    assert live.title == "Back and forth"
+    assert gone.title == "Withdrawn from the public catalogue: Back and forth"
+    assert gone.id.endswith(f"/v{use_case.version - 1}/left-public")
+    assert again.title == "Back and forth"
+    assert again.id.endswith(f"/v{use_case.version}")
+
+
+def test_a_never_public_record_never_reaches_anonymous_readers(home, home_member):
+    use_case = published(home, "network", title="Network only, edited")
+    use_case.summary = "Edited."
+    services.save_use_case(use_case)
+    services.set_publication_level(use_case, "internal")
+    services.set_publication_level(use_case, "network")
+    other = published(home, "network", title="Network only, deleted")
+    services.delete_use_case(other)
+
     assert read_feed(Client()).entries == []
+    assert titles(read_feed(member_client(home_member))) == {
+        "Network only, edited",
+        "Withdrawn: Network only, deleted",
+    }
+
+
+def test_at_the_hub_a_received_copy_moved_to_network_just_leaves_anonymous_feeds(home, home_member):
+    """A copy keeps no history here (registry.received writes none): an anonymous reader of this
+    node is not told that a received public record became network (its origin's feed tells)."""
+    AgencyFactory(code="FR-ANSM", name="ANSM", country="FR")
+    uid = uuid.uuid4()
+    received.store_copies(
+        [copy("FR-ANSM", uid, 1, level="public", title="Received")], received_from="EMRN-HUB"
+    )
+    assert titles(read_feed(Client())) == {"Received"}
+    received.store_copies(
+        [copy("FR-ANSM", uid, 2, level="network", title="Received")], received_from="EMRN-HUB"
+    )
+    cache.clear()
+
+    assert UseCase.history.filter(uid=uid).count() == 0
+    assert read_feed(Client()).entries == []
+    [as_member] = read_feed(member_client(home_member)).entries
+    assert as_member.title == "Received"
+    assert as_member.id.endswith(f"/FR-ANSM/{uid}/v2")
 
 
 def test_a_received_public_record_withdrawn_is_an_entry_and_an_unseen_one_is_none(home):
