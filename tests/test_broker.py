@@ -1,23 +1,14 @@
 """The embedded broker writes each message atomically (config/broker.py): a worker listing the
 folder never finds a message that is not whole."""
 
+import json
 import os
+import types
 
 import pytest
 from kombu import Connection
 
 from config import broker
-
-
-def connection(folder) -> Connection:
-    options = {
-        "data_folder_in": str(folder),
-        "data_folder_out": str(folder),
-        "control_folder": str(folder / "control"),
-    }
-    return Connection(
-        "filesystem://", transport="config.broker:Transport", transport_options=options
-    )
 
 
 def test_a_message_appears_under_its_name_only_once_written_whole(tmp_path, monkeypatch):
@@ -31,10 +22,24 @@ def test_a_message_appears_under_its_name_only_once_written_whole(tmp_path, monk
         real_replace(partial, final)
 
     monkeypatch.setattr(broker.os, "replace", replace)
-    with connection(tmp_path) as conn:
+    channel = types.SimpleNamespace(data_folder_out=str(tmp_path))
+    broker.Channel._put(channel, "celery", {"task": "ping"})
+    assert seen == [[]], "no .msg file before the rename"
+    (message,) = os.listdir(tmp_path)
+    assert message.endswith(".celery.msg")
+    assert json.loads((tmp_path / message).read_text()) == {"task": "ping"}
+
+
+def test_messages_go_through_the_transport_and_leave_no_partial_file(tmp_path):
+    options = {
+        "data_folder_in": str(tmp_path),
+        "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
+    }
+    with Connection("filesystem://", transport=broker.Transport, transport_options=options) as conn:
+        assert isinstance(conn.transport, broker.Transport)
         queue = conn.SimpleQueue("celery")
         queue.put({"task": "ping"})
-        assert seen == [[]], "no .msg file before the rename"
         assert queue.get(timeout=1).payload == {"task": "ping"}
         queue.close()
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".part")]
