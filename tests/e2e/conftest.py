@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from federation import processes
+from federation.launcher import Node, NodeConfig
 from federation.topology import Backend, Federation
 from tests.e2e.helpers import act
 from tests.e2e.proxy import FaultProxy
@@ -118,3 +119,40 @@ def proxy(network):
     network.proxy.disarm()
     yield network.proxy
     network.proxy.disarm()
+
+
+# The single-node modules (notices, webhooks) take the Redis numbers of the single-module
+# federations, which never run at the same time.
+SINGLE_NODE_BROKER_SHIFT = 3
+
+
+@contextmanager
+def single_agency_node(data_dir: Path, marker: str, extra_env: dict[str, str]) -> Iterator:
+    """One agency node of its own (EMA, migrated, agencies created, nothing started): the test
+    starts the processes it needs; all of them are stopped and its database dropped after."""
+    name, value = marker.split("=")
+    backend = backend_from_environment(uuid.uuid4().hex[:8], broker_shift=SINGLE_NODE_BROKER_SHIFT)
+    node = Node(
+        NodeConfig(
+            agency="EMA",
+            role="agency",
+            data_dir=data_dir,
+            port=processes.free_port(),
+            database_url=backend.database_url("EMA"),
+            broker_url=backend.broker_url(0),
+            extra_env={name: value, **extra_env},
+        )
+    )
+    if not backend.embedded:
+        backend.create_databases(["EMA"], fresh=True)
+    if backend.redis_url:
+        backend.flush_brokers(1)
+    try:
+        node.prepare()
+        node.ensure_agencies()
+        yield node
+    finally:
+        node.stop()
+        if not backend.embedded:
+            backend.drop_databases(["EMA"])
+    assert processes.pids_with_marker(marker) == [], "processes left behind"

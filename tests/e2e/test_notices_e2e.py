@@ -6,19 +6,15 @@ takes the Redis database of the single-module federations, which never run at th
 import email
 import email.policy
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 
-from federation import processes
-from federation.launcher import Node, NodeConfig
-from tests.e2e.conftest import backend_from_environment
+from tests.e2e.conftest import single_agency_node
 from tests.e2e.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
-BROKER_SHIFT = 3
 SITE = "https://ema.example.eu"
 SETUP = """
 import datetime as dt
@@ -39,32 +35,12 @@ DONE = re.compile(r"Task registry\.tasks\.send_due_notices\[[0-9a-f-]+\] succeed
 
 @pytest.fixture
 def node(tmp_path, marker):
-    name, value = f"{marker}-notices".split("=")
-    backend = backend_from_environment(uuid.uuid4().hex[:8], broker_shift=BROKER_SHIFT)
-    node = Node(
-        NodeConfig(
-            agency="EMA",
-            role="agency",
-            data_dir=tmp_path / "ema",
-            port=processes.free_port(),
-            database_url=backend.database_url("EMA"),
-            broker_url=backend.broker_url(0),
-            extra_env={name: value, "EMAIL_URL": f"file://{tmp_path / 'mail'}", "SITE_URL": SITE},
-        )
-    )
-    if not backend.embedded:
-        backend.create_databases(["EMA"], fresh=True)
-    if backend.redis_url:
-        backend.flush_brokers(1)
-    try:
-        node.prepare()
-        node.ensure_agencies()
+    with single_agency_node(
+        tmp_path / "ema",
+        f"{marker}-notices",
+        {"EMAIL_URL": f"file://{tmp_path / 'mail'}", "SITE_URL": SITE},
+    ) as node:
         yield node
-    finally:
-        node.stop()
-        if not backend.embedded:
-            backend.drop_databases(["EMA"])
-    assert processes.pids_with_marker(f"{name}={value}") == [], "processes left behind"
 
 
 def test_a_worker_sends_each_notice_once_when_its_task_is_delivered_twice(node, tmp_path):

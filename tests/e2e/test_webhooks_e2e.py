@@ -9,20 +9,18 @@ import json
 import secrets
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from federation import processes
-from federation.launcher import Node, NodeConfig
-from tests.e2e.conftest import backend_from_environment
+from federation.launcher import Node
+from tests.e2e.conftest import single_agency_node
 from tests.e2e.helpers import wait_until
 from tests.e2e.test_notices_e2e import read
 
 pytestmark = pytest.mark.e2e
 
-BROKER_SHIFT = 3
 RECEIVER = Path(__file__).with_name("webhook_receiver.py")
 SETUP = """
 import json
@@ -60,40 +58,19 @@ print(json.dumps({
 
 @pytest.fixture
 def node(tmp_path, marker):
-    name, value = f"{marker}-webhooks".split("=")
-    backend = backend_from_environment(uuid.uuid4().hex[:8], broker_shift=BROKER_SHIFT)
-    node = Node(
-        NodeConfig(
-            agency="EMA",
-            role="agency",
-            data_dir=tmp_path / "ema",
-            port=processes.free_port(),
-            database_url=backend.database_url("EMA"),
-            broker_url=backend.broker_url(0),
-            extra_env={
-                name: value,
-                "EMAIL_URL": f"file://{tmp_path / 'mail'}",
-                "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
-                "WEBHOOKS_RETRY_SCHEDULE": "1,1",
-                "WEBHOOKS_DISABLE_AFTER_FAILURES": "1",
-                "WEBHOOKS_DISPATCH_INTERVAL_SECONDS": "1",
-                "WEBHOOKS_HTTP_TIMEOUT_SECONDS": "3",
-            },
-        )
-    )
-    if not backend.embedded:
-        backend.create_databases(["EMA"], fresh=True)
-    if backend.redis_url:
-        backend.flush_brokers(1)
-    try:
-        node.prepare()
-        node.ensure_agencies()
+    with single_agency_node(
+        tmp_path / "ema",
+        f"{marker}-webhooks",
+        {
+            "EMAIL_URL": f"file://{tmp_path / 'mail'}",
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+            "WEBHOOKS_RETRY_SCHEDULE": "1,1",
+            "WEBHOOKS_DISABLE_AFTER_FAILURES": "1",
+            "WEBHOOKS_DISPATCH_INTERVAL_SECONDS": "1",
+            "WEBHOOKS_HTTP_TIMEOUT_SECONDS": "3",
+        },
+    ) as node:
         yield node
-    finally:
-        node.stop()
-        if not backend.embedded:
-            backend.drop_databases(["EMA"])
-    assert processes.pids_with_marker(f"{name}={value}") == [], "processes left behind"
 
 
 @pytest.fixture
