@@ -752,7 +752,8 @@ class NoUseCaseAttestationAdmin(admin.ModelAdmin):
         attestations = super().get_queryset(request)
         if request.user.is_superuser:
             return attestations
-        return attestations.filter(agency_id=request.user.agency_id)
+        # User.agency points at Agency.code, the attestation's agency at its primary key.
+        return attestations.filter(agency__code=request.user.agency_id)
 
     def has_module_permission(self, request):
         return request.user.is_superuser or is_home_agency_admin(request.user)
