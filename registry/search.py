@@ -1,48 +1,92 @@
-"""Full-text search over the catalogue.
+"""Full-text search over the catalogue: one syntax and one meaning on SQLite and PostgreSQL.
 
-PostgreSQL: every use-case row carries a weighted tsvector in the column `search_document`,
-maintained by a trigger and GIN-indexed (migration 0003). The column is not a model field on
-purpose: the record's fields are the model's, this is an index the database keeps. Queries use
-websearch_to_tsquery (quotes, OR, -word), rank with ts_rank, rows whose title matches first
-(TITLE_TIER), and highlight with ts_headline.
+The query is parsed once (registry.search_query: words, "phrases", OR, -word) and compiled for
+the database; only P-tier text is indexed, so a search never reveals a network-only field.
 
-SQLite (the laptop default): every word must occur (icontains) in one of the same fields; the
-rank counts where the words occur, weighted like the PostgreSQL document; snippets are cut and
-highlighted in Python.
+SQLite (the laptop default): the FTS5 table FTS_TABLE (tokenizer unicode61) holds each row's
+text folded by registry.search_query.fold (NFKC, case folded in every script, diacritics
+removed), kept by triggers (migration 0011); the query's words are folded the same way. Rank:
+bm25 with the title weighing most.
 
-Only P-tier text is searched, so a search never reveals a network-only field.
+PostgreSQL: the trigger-kept tsvector columns `search_document` (weights A title, B summary,
+tags, product, vendor, C the rest) and `search_title` hold, after NFKC and unaccent, the stems
+in the record's language (title_en in English) and the words unstemmed, so that an acronym or a
+word its language drops as a stop word is still found (migration 0011). Each term of the query
+is matched as stems of every configured language or as the plain word, through
+django.contrib.postgres.search. Rank: ts_rank.
+
+On both, rows whose title matches rank above all others (TITLE_TIER) and are annotated IN_TITLE
+so that a page can be read from them first (catalogue.selectors). PostgreSQL also finds other
+forms of a word (stemming); SQLite finds the word as typed, in any case and accent.
+
+Snippets are built in Python from the stored text, the same on both: whole words only, as
+segments escaped one by one, so no character of a record can open or close markup.
 """
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterable
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import BooleanField, Case, FloatField, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.expressions import Func, RawSQL
 from django.db.models.functions import Cast
 
-SEARCH_CONFIG = "english"
+from registry import search_query
+from registry.search_query import ParsedQuery, Term
+
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 12
-# Weight A, B, C fields of the search document (and of the SQLite rank).
-WEIGHTED_FIELDS = {
-    "A": ("title", "title_en"),
-    "B": ("summary", "tags", "product", "vendor"),
-    "C": ("purpose", "description", "benefits", "business_unit", "data_sources"),
-}
+FTS_TABLE = "registry_usecase_fts"
+SQLITE_FOLD_FUNCTION = "registry_search_fold"
+# bm25 weights of the FTS columns: title, then B and C texts (as PostgreSQL's A, B, C).
+SQLITE_WEIGHTS = (10.0, 4.0, 1.0)
+# The languages the stored stems may be in (migration 0011's LANGUAGE_CONFIGS), and 'simple'.
+SEARCH_CONFIGS = (
+    "simple",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hungarian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "spanish",
+    "swedish",
+)
 SNIPPET_FIELDS = ("summary", "description", "purpose")
-SQLITE_WEIGHTS = {"A": 10, "B": 4, "C": 1}
-MARK_START, MARK_STOP = "\x02", "\x03"
-# Identical to the expression of migration 0005's GIN index (else the index goes unused).
+SNIPPET_WORDS = 30
+SNIPPET_LEAD_WORDS = 6
+# English stems for the PostgreSQL "similar" search (migration 0005's GIN index).
+SEARCH_CONFIG = "english"
 TITLE_DOCUMENT_SQL = (
     "to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(title_en, ''))"
 )
-# PostgreSQL: rows whose title matches rank above all others (ts_rank stays far below this), and
-# are annotated IN_TITLE so that a page can be read from them first (catalogue.selectors).
-TITLE_TIER = 10
+# Rows whose title matches rank above all others (ts_rank and -bm25 stay far below this).
+TITLE_TIER = 1000
 IN_TITLE = "search_in_title"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_TOKEN_RE = re.compile(r"[^\W_]+")
 
 
 def normalise_query(query: str) -> str:
@@ -54,33 +98,211 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
+def register_sqlite_functions(wrapper) -> None:
+    """Give a SQLite connection the fold function the FTS triggers call (registry.apps does
+    this for every new connection)."""
+    wrapper.connection.create_function(SQLITE_FOLD_FUNCTION, 1, _sqlite_fold, deterministic=True)
+
+
+def _sqlite_fold(text):
+    return search_query.fold(text) if isinstance(text, str) else ""
+
+
 def search(qs: QuerySet, query: str) -> QuerySet:
-    """Rows matching query, annotated with `search_rank` (higher is better)."""
-    query = normalise_query(query)
+    """Rows matching query (registry.search_query syntax), annotated with `search_rank` (float,
+    higher is better) and IN_TITLE; a query without any word matches nothing."""
+    parsed = search_query.parse(normalise_query(query))
+    if not parsed:
+        return qs.none().annotate(search_rank=Value(0.0), **{IN_TITLE: Value(False)})
     if is_postgresql():
-        return _search_postgresql(qs, query)
-    return _search_sqlite(qs, query)
+        return _search_postgresql(qs, parsed)
+    return _search_sqlite(qs, parsed)
 
 
-def _tsquery_sql() -> str:
-    return f"websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s)"
+# ---- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _search_postgresql(qs: QuerySet, query: str) -> QuerySet:
-    table = qs.model._meta.db_table
-    tsquery = _tsquery_sql()
-    matches = RawSQL(
-        f'"{table}"."search_document" @@ {tsquery}', [query], output_field=BooleanField()
+def _term_query(term: Term) -> SearchQuery:
+    """The term as stems of any configured language or as the plain word (NFKC, unaccent)."""
+    nfkc = Func(Value(term.text), template="normalize(%(expressions)s, NFKC)")
+    text = Func(nfkc, function="unaccent")
+    combined = None
+    for config in SEARCH_CONFIGS:
+        one = SearchQuery(text, config=config, search_type="phrase")
+        combined = one if combined is None else combined | one
+    return combined
+
+
+def _postgresql_query(parsed: ParsedQuery):
+    """(positive query or None, [query per excluded term])."""
+    positive = None
+    for group in parsed.groups:
+        either = None
+        for term in group:
+            either = _term_query(term) if either is None else either | _term_query(term)
+        positive = either if positive is None else positive & either
+    return positive, [_term_query(term) for term in parsed.excluded]
+
+
+def _column(name: str) -> RawSQL:
+    # Trigger-kept columns the model does not declare (migration 0011).
+    return RawSQL(f'"registry_usecase"."{name}"', [], output_field=SearchVectorField())
+
+
+def _search_postgresql(qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
+    positive, excluded = _postgresql_query(parsed)
+    qs = qs.annotate(_search_document=_column("search_document"))
+    for query in excluded:
+        qs = qs.exclude(_search_document=query)
+    if positive is None:
+        return qs.annotate(search_rank=Value(0.0), **{IN_TITLE: Value(False)})
+    qs = qs.annotate(_search_title=_column("search_title")).filter(_search_document=positive)
+    in_title = Q(_search_title=positive)
+    rank = SearchRank(F("_search_document"), positive) + Case(
+        When(in_title, then=Value(float(TITLE_TIER))), default=Value(0.0)
     )
-    in_title = RawSQL(f"{TITLE_DOCUMENT_SQL} @@ {tsquery}", [query], output_field=BooleanField())
+    return qs.annotate(
+        # ts_rank is a float4: ordered as float8 so that cursors round-trip exactly.
+        search_rank=Cast(rank, FloatField()),
+        **{IN_TITLE: Case(When(in_title, then=Value(True)), default=Value(False))},
+    )
+
+
+# ---- SQLite -------------------------------------------------------------------------------------
+
+
+def _fts_string(term: Term) -> str:
+    # One FTS5 string: its words must follow one another (a phrase; one word is a phrase too).
+    return '"' + " ".join(term.words).replace('"', '""') + '"'
+
+
+def _fts_expression(parsed: ParsedQuery) -> str:
+    groups = ["(" + " OR ".join(_fts_string(t) for t in group) + ")" for group in parsed.groups]
+    return " AND ".join(groups)
+
+
+def _fts_rowids() -> str:
+    return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+
+
+def _search_sqlite(qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
+    table = qs.model._meta.db_table
+    for term in parsed.excluded:
+        excluded = RawSQL(
+            f'"{table}"."id" NOT IN ({_fts_rowids()})',
+            [_fts_string(term)],
+            output_field=BooleanField(),
+        )
+        qs = qs.filter(excluded)
+    if not parsed.groups:
+        return qs.annotate(search_rank=Value(0.0), **{IN_TITLE: Value(False)})
+    expression = _fts_expression(parsed)
+    title_expression = f"{{title}} : ({expression})"
+    matches = RawSQL(
+        f'"{table}"."id" IN ({_fts_rowids()})', [expression], output_field=BooleanField()
+    )
+    in_title = RawSQL(
+        f'"{table}"."id" IN ({_fts_rowids()})',
+        [title_expression],
+        output_field=BooleanField(),
+    )
+    weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
     rank = RawSQL(
-        f'ts_rank("{table}"."search_document", {tsquery}) '
-        f"+ CASE WHEN {TITLE_DOCUMENT_SQL} @@ {tsquery} THEN {TITLE_TIER} ELSE 0 END",
-        [query, query],
+        f"(SELECT -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} "
+        f'WHERE {FTS_TABLE} MATCH %s AND rowid = "{table}"."id") '
+        f'+ CASE WHEN "{table}"."id" IN ({_fts_rowids()}) '
+        f"THEN {TITLE_TIER} ELSE 0 END",
+        [expression, title_expression],
         output_field=FloatField(),
     )
-    # ts_rank is a float4; compare and order it as float8 so cursors round-trip exactly.
-    return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()), **{IN_TITLE: in_title})
+    return qs.filter(matches).annotate(search_rank=rank, **{IN_TITLE: in_title})
+
+
+# ---- snippets -----------------------------------------------------------------------------------
+
+
+def snippets(use_cases: Iterable, query: str) -> dict[int, str]:
+    """Highlighted excerpts for the given rows, by primary key: about SNIPPET_WORDS whole words
+    of the summary, description and purpose around the first match, as HTML in which every
+    piece of record text is escaped on its own and only the matched words are wrapped in
+    <mark> (safe to insert into a page or an API answer as is). The same on both databases."""
+    use_cases = list(use_cases)
+    parsed = search_query.parse(normalise_query(query))
+    wanted = parsed.highlighted_words()
+    if not use_cases or not parsed:
+        return {}
+    return {uc.pk: _snippet_html(_snippet_segments(_snippet_text(uc), wanted)) for uc in use_cases}
+
+
+def _snippet_text(use_case) -> str:
+    # NFC, so that a decomposed letter is one character of its word (and shown as one).
+    text = " … ".join(getattr(use_case, name) for name in SNIPPET_FIELDS if getattr(use_case, name))
+    return unicodedata.normalize("NFC", text)
+
+
+def _matches(word: str, wanted: set[str]) -> bool:
+    # A longer form of a searched word (PostgreSQL finds it by its stem) is marked too.
+    return any(
+        word == w or (len(w) >= 4 and word.startswith(w) and len(word) - len(w) <= 3)
+        for w in wanted
+    )
+
+
+def _snippet_segments(text: str, wanted: set[str]) -> list[tuple[str, bool]]:
+    """text cut to whole words around the first match, as (piece, is_match) in order; an
+    ellipsis piece marks where text was left out."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    hits = [
+        i for i, token in enumerate(tokens) if _matches(search_query.fold(token.group()), wanted)
+    ]
+    first = max(0, hits[0] - SNIPPET_LEAD_WORDS) if hits else 0
+    last = min(len(tokens), first + SNIPPET_WORDS)
+    if not tokens:
+        return []
+    # Cut at the spaces around the words kept, so "&lt;" or "(GPT)" stay whole.
+    start = _space_before(text, tokens[first].start()) if first else 0
+    end = _space_after(text, tokens[last - 1].end()) if last < len(tokens) else len(text)
+    marked = set(hits)
+    segments: list[tuple[str, bool]] = [("… ", False)] if first else []
+    position = start
+    for i in range(first, last):
+        token = tokens[i]
+        if i in marked:
+            segments += [(text[position : token.start()], False), (token.group(), True)]
+            position = token.end()
+    segments.append((text[position:end], False))
+    if last < len(tokens):
+        segments.append((" …", False))
+    return [segment for segment in segments if segment[0]]
+
+
+def _space_before(text: str, position: int) -> int:
+    while position > 0 and not text[position - 1].isspace():
+        position -= 1
+    return position
+
+
+def _space_after(text: str, position: int) -> int:
+    while position < len(text) and not text[position].isspace():
+        position += 1
+    return position
+
+
+def _snippet_html(segments: list[tuple[str, bool]]) -> str:
+    return "".join(
+        f"<mark>{html.escape(piece)}</mark>" if is_match else html.escape(piece)
+        for piece, is_match in segments
+    )
+
+
+# ---- similar use cases --------------------------------------------------------------------------
+
+SIMILAR_MAX_WORDS = 6
+
+
+def query_words(query: str) -> list[str]:
+    """The distinct lower-cased words of query, at most MAX_WORDS."""
+    return list(dict.fromkeys(w.lower() for w in _WORD_RE.findall(query)))[:MAX_WORDS]
 
 
 def _stems(text: str) -> list[str]:
@@ -106,86 +328,6 @@ def _similar_titles_postgresql(qs: QuerySet, tsquery: str) -> QuerySet:
         f'ts_rank("{table}"."search_document", {query})', [tsquery], output_field=FloatField()
     )
     return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()))
-
-
-def query_words(query: str) -> list[str]:
-    return list(dict.fromkeys(w.lower() for w in _WORD_RE.findall(query)))[:MAX_WORDS]
-
-
-def _search_sqlite(qs: QuerySet, query: str) -> QuerySet:
-    words = query_words(query)
-    if not words:
-        return qs.none().annotate(search_rank=Value(0, output_field=IntegerField()))
-    fields = [name for names in WEIGHTED_FIELDS.values() for name in names]
-    for word in words:
-        any_field = Q()
-        for name in fields:
-            any_field |= Q(**{f"{name}__icontains": word})
-        qs = qs.filter(any_field)
-    rank = Value(0, output_field=IntegerField())
-    for weight, names in WEIGHTED_FIELDS.items():
-        for name in names:
-            for word in words:
-                rank = rank + Case(
-                    When(**{f"{name}__icontains": word}, then=SQLITE_WEIGHTS[weight]),
-                    default=0,
-                    output_field=IntegerField(),
-                )
-    return qs.annotate(search_rank=rank)
-
-
-def snippets(use_cases: Iterable, query: str) -> dict[int, str]:
-    """Highlighted excerpts for the given rows, by primary key: HTML-escaped text in which only
-    the matches are wrapped in <mark> (safe to insert into a page as is)."""
-    use_cases = list(use_cases)
-    query = normalise_query(query)
-    if not use_cases or not query:
-        return {}
-    if is_postgresql():
-        raw = _headlines_postgresql([uc.pk for uc in use_cases], query)
-    else:
-        words = query_words(query)
-        raw = {uc.pk: _headline_python(_snippet_text(uc), words) for uc in use_cases}
-    return {pk: _marked_html(text) for pk, text in raw.items()}
-
-
-def _snippet_text(use_case) -> str:
-    return " … ".join(getattr(use_case, name) for name in SNIPPET_FIELDS if getattr(use_case, name))
-
-
-def _headlines_postgresql(pks: list[int], query: str) -> dict[int, str]:
-    from registry.models import UseCase
-
-    text = " || ' … ' || ".join(f"coalesce({name}, '')" for name in SNIPPET_FIELDS)
-    options = (
-        f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=12, MaxFragments=2"
-    )
-    headline = RawSQL(
-        f"ts_headline('{SEARCH_CONFIG}'::regconfig, {text}, {_tsquery_sql()}, %s)",
-        [query, options],
-    )
-    rows = UseCase.objects.filter(pk__in=pks).annotate(h=headline).values_list("pk", "h")
-    return dict(rows)
-
-
-def _headline_python(text: str, words: list[str], width: int = 200) -> str:
-    lowered = text.lower()
-    hits = [lowered.find(word) for word in words if lowered.find(word) >= 0]
-    start = max(0, min(hits) - width // 4) if hits else 0
-    excerpt = text[start : start + width]
-    if not words:
-        return excerpt
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
-    marked = pattern.sub(lambda m: f"{MARK_START}{m.group(0)}{MARK_STOP}", excerpt)
-    return ("… " if start else "") + marked + (" …" if start + width < len(text) else "")
-
-
-def _marked_html(text: str) -> str:
-    escaped = html.escape(text or "")
-    return escaped.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
-
-
-SIMILAR_MAX_WORDS = 6
 
 
 def similar(qs: QuerySet, text: str) -> QuerySet:
