@@ -5,6 +5,7 @@ session cookie. Anonymous callers see public records and P-tier fields and are t
 (settings.API_ANON_THROTTLE). Errors are RFC 9457 problem bodies (application/problem+json).
 """
 
+import logging
 from collections.abc import Iterator
 from http import HTTPStatus
 
@@ -23,7 +24,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView, exception_handler, set_rollback
 
 from catalogue import changes, linked_data, selectors
 from catalogue.crosswalks import nl_register as nl_crosswalk
@@ -44,16 +45,28 @@ from registry import search as fulltext
 from registry.models import Agency, UseCase
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+logger = logging.getLogger("django.request")
 
 
 # ---- errors, throttling, base view ------------------------------------------------------------
 
 
 def problem_exception_handler(exc, context):
-    """DRF's handling, reshaped as an RFC 9457 problem; 400s name each bad parameter."""
+    """DRF's handling, reshaped as an RFC 9457 problem; 400s name each bad parameter. Any other
+    exception is logged (django.request, as Django logs a 500) and answered as a 500 problem
+    that says nothing of its cause: API clients always get a problem body, never an HTML page."""
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        request = context.get("request")
+        logger.error(
+            "Internal Server Error: %s",
+            getattr(request, "path", ""),
+            exc_info=exc,
+            extra={"status_code": 500, "request": getattr(request, "_request", request)},
+        )
+        set_rollback()
+        response = Response(status=500)
+        exc = exceptions.APIException("The server could not answer; try again later.")
     status = response.status_code
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
     if isinstance(exc, exceptions.ValidationError):

@@ -173,15 +173,29 @@ LOGIN_URL = "admin:login"
 
 # The cache (cached catalogue counts and responses, the anonymous API throttle): in each process's
 # memory by default; a redis:// URL gives all of a node's gunicorn workers one shared cache.
+# Cache fail-soft: a Redis that is down or slow costs speed, never an answer or a save
+# (config/cache.py); a call waits at most CACHE_TIMEOUT_MILLISECONDS for it.
 CACHE_URL = env_str("CACHE_URL", "locmem://")
-if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    }
-elif CACHE_URL in {"", "locmem://"}:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-else:
-    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use locmem:// or redis://host:port/N")
+CACHE_TIMEOUT_MILLISECONDS = env_int("CACHE_TIMEOUT_MILLISECONDS", 500)
+
+
+def caches_from_url(url: str) -> dict[str, dict]:
+    """Django's CACHES for CACHE_URL: locmem:// (or empty), redis://host:port/N, rediss://..."""
+    if url.startswith(("redis://", "rediss://")):
+        timeout = CACHE_TIMEOUT_MILLISECONDS / 1000
+        return {
+            "default": {
+                "BACKEND": "config.cache.FailSoftRedisCache",
+                "LOCATION": url,
+                "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+            }
+        }
+    if url in {"", "locmem://"}:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    raise ImproperlyConfigured(f"CACHE_URL={url!r}: use locmem:// or redis://host:port/N")
+
+
+CACHES = caches_from_url(CACHE_URL)
 
 # Celery: a broker on the file system by default, so nothing needs a server.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
