@@ -12,6 +12,7 @@ urlpatterns = [
     path("use-cases/", api.UseCaseListView.as_view(), name="use-case-list"),
     path("use-cases/export.csv", api.CSVExportView.as_view(), name="use-case-export-csv"),
     path("use-cases/export.json", api.JSONExportView.as_view(), name="use-case-export-json"),
+    path("use-cases/export.xlsx", api.XLSXExportView.as_view(), name="use-case-export-xlsx"),
     path(
         "use-cases/export.nl-register.json",
         api.NLRegisterExportView.as_view(),

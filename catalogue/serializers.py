@@ -257,6 +257,7 @@ class ProblemSerializer(serializers.Serializer):
 EXPORT_CHUNK_ROWS = 500
 # A spreadsheet would run these as formulas (CSV injection); a leading quote keeps them text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_HEADER_START = ("uid", "origin", "version", *PROVENANCE_FIELDS)
 
 
 class _Echo:
@@ -264,18 +265,32 @@ class _Echo:
         return value
 
 
-def _csv_cell(value: Any) -> Any:
+def neutralise_formula(text: str) -> str:
+    """text with a leading apostrophe when a spreadsheet would read it as a formula (it starts
+    with = + - @, a tab or a carriage return: OWASP "CSV injection"), otherwise unchanged. The
+    one rule of every spreadsheet-bound export: CSV, XLSX (catalogue.exports_xlsx), UK ATRS."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def list_cell(items: list) -> str:
+    """A list field in one cell: items joined with '|', related links as origin/uid/kind."""
+    return "|".join(
+        f"{item['origin']}/{item['uid']}/{item['kind']}" if isinstance(item, dict) else item
+        for item in items
+    )
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: lists joined (list_cell), None empty, booleans true/false, text passed
+    through neutralise_formula."""
     if isinstance(value, list):
-        value = "|".join(
-            f"{item['origin']}/{item['uid']}/{item['kind']}" if isinstance(item, dict) else item
-            for item in value
-        )
+        value = list_cell(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    if isinstance(value, str):
+        return neutralise_formula(value)
     return value
 
 
@@ -283,13 +298,13 @@ def csv_lines(rows, *, fields: tuple[str, ...]) -> Iterator[str]:
     """The CSV text of rows, a chunk of lines at a time; the queryset is read with a
     server-side cursor (iterator), so memory stays flat however many rows there are."""
     writer = csv.writer(_Echo())
-    header = ["uid", "origin", "version", *PROVENANCE_FIELDS, *fields]
+    header = [*EXPORT_HEADER_START, *fields]
     yield writer.writerow(header)
     chunk = []
     today = timezone.localdate()
     for use_case in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
         data = use_case_data(use_case, fields=fields, today=today)
-        chunk.append(writer.writerow([_csv_cell(data[name]) for name in header]))
+        chunk.append(writer.writerow([csv_cell(data[name]) for name in header]))
         if len(chunk) >= EXPORT_CHUNK_ROWS:
             yield "".join(chunk)
             chunk = []

@@ -93,6 +93,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "page": _page_links(request, page),
         "export_csv_url": _export_url("api:use-case-export-csv", params),
         "export_json_url": _export_url("api:use-case-export-json", params),
+        "export_xlsx_url": _export_url("api:use-case-export-xlsx", params),
         "show_level": selectors.sees_network(request.user),
     }
     return render(request, "catalogue/catalogue.html", context)

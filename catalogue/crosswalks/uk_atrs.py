@@ -24,7 +24,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from catalogue import api, selectors
-from catalogue.serializers import EXPORT_CHUNK_ROWS, _csv_cell
+from catalogue.serializers import EXPORT_CHUNK_ROWS, csv_cell
 from registry import vocabularies as v
 from registry.models import UseCase
 
@@ -346,7 +346,7 @@ def atrs_record(use_case: UseCase, *, fields: tuple[str, ...], url: str) -> dict
 
 def csv_row(use_case: UseCase, *, fields: tuple[str, ...], url: str) -> list[str]:
     """One CSV row, formula-looking cells neutralised as in the catalogue's CSV export."""
-    return [_csv_cell(value) for value in atrs_values(use_case, fields=fields, url=url)]
+    return [csv_cell(value) for value in atrs_values(use_case, fields=fields, url=url)]
 
 
 class _Echo:
