@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from registry import quality
+from registry import quality, reference
 from registry import vocabularies as v
-from registry.validation import FIELDS, RecordInvalid, validate_record
+from registry.validation import FIELDS, RecordInvalid, publication_gaps, validate_record
 
 agency_code_validator = RegexValidator(
     r"^[A-Z0-9-]{2,32}$", _("Upper-case letters, digits and '-', 2 to 32 characters.")
@@ -47,6 +47,11 @@ class Agency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} – {self.name}"
+
+    @property
+    def is_reference(self) -> bool:
+        """A reference register outside the network, not an agency (registry.reference)."""
+        return reference.is_reference(self.code)
 
 
 class User(AbstractUser):
@@ -246,9 +251,23 @@ class UseCase(models.Model):
     def is_own(self) -> bool:
         return self.origin_id == settings.NODE_AGENCY
 
+    @property
+    def is_reference(self) -> bool:
+        """A record of a reference register outside the network (registry.reference)."""
+        return reference.is_reference(self.origin_id)
+
+    @property
+    def reference_label(self) -> str:
+        """'US federal AI inventory — HHS / FDA' for a reference record, else ''."""
+        if not self.is_reference:
+            return ""
+        return reference.label(self.origin_id, self.business_unit)
+
     def refresh_quality(self) -> None:
         """Derive gaps, completeness and compliance flags from the record's fields."""
-        assessment = quality.assess(self.to_record())
+        record = self.to_record()
+        gaps = publication_gaps(record, reference=True) if self.is_reference else None
+        assessment = quality.assess(record, gaps=gaps)
         self.gaps = [name for name in FIELDS if name in assessment.gaps]  # the form's order
         self.completeness = assessment.completeness
         self.compliance_flags = assessment.flags
@@ -265,7 +284,7 @@ class UseCase(models.Model):
 
     def clean(self) -> None:
         try:
-            validate_record(self.to_record())
+            validate_record(self.to_record(), reference=self.is_reference)
         except RecordInvalid as exc:
             model_fields = {field.name for field in self._meta.fields}
             raise ValidationError(

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from registry import feed, quality
+from registry import feed, quality, reference
 from registry import vocabularies as v
 from registry.models import Agency, FeedEntry, UseCase
 
@@ -102,6 +102,11 @@ def ensure_agencies(codes: set[str]) -> None:
 
 def _new_agency(code: str) -> Agency:
     prefix = COUNTRY_PREFIX_RE.match(code)
+    if reference.is_reference(code):  # a register this node does not know yet keeps its code
+        register = reference.register_for(code)
+        name, country = (register.name, register.country) if register else (code, "EU")
+        kind = v.AgencyKind.REFERENCE_REGISTER
+        return Agency(code=code, name=name, country=country, kind=kind)
     if code == "EMA":
         return Agency(code=code, name=code, country="EU", kind=v.AgencyKind.EMA)
     country = prefix.group(1) if prefix else "EU"

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from registry import feed
+from registry import feed, reference
 from registry import vocabularies as v
 from registry.models import Agency, FeedEntry, UseCase, User
 
@@ -131,7 +131,8 @@ def delete_use_case(use_case: UseCase, *, user=None) -> None:
 
 
 def _ensure_own(use_case: UseCase) -> None:
-    if use_case.origin_id != settings.NODE_AGENCY:
+    # The hub writes the reference registers' records too (registry.reference).
+    if not reference.written_here(use_case.origin_id):
         raise NotOwnRecord(
             f"Records of {use_case.origin_id} are read-only here: only their origin changes them."
         )

@@ -34,6 +34,10 @@ AGENCY_CODE_RE = re.compile(r"[A-Z0-9-]{2,32}")
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # What identifies a draft; everything else RECORD.md requires is checked when it is published.
 DRAFT_REQUIRED = frozenset({"title", "language", "publication_level"})
+# What a reference register's record must have at any level (registry.reference): what identifies
+# it and the organisation that runs it (business_unit). Registers outside the network do not
+# state the network's fields (workplan area, AI Act role, a contact mailbox ...): not required.
+REFERENCE_REQUIRED = frozenset({"title", "language", "business_unit", "publication_level"})
 # Agencies sit in different time zones; "today" elsewhere may be tomorrow here.
 FUTURE_DATE_TOLERANCE = dt.timedelta(days=1)
 
@@ -297,12 +301,17 @@ CHECKERS: dict[str, Callable[[Any, Field], Any]] = {
 }
 
 
-def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, Any]:
+def validate_record(
+    record: Any, *, today: dt.date | None = None, reference: bool = False
+) -> dict[str, Any]:
     """Check a wire record against schema version 1; return it with typed values.
 
     Every stated value must be well-formed at every level. A draft needs only title and language
     (DRAFT_REQUIRED); at internal, network and public every RECORD.md requirement and cross-field
-    rule applies, dates in order included. Raises RecordInvalid: {field name: [messages]}.
+    rule applies, dates in order included. A reference register's record (`reference`, see
+    registry.reference) needs only REFERENCE_REQUIRED at any level, with dates in order and not
+    in the future, and a prohibited one is never shared. Raises RecordInvalid: {field name:
+    [messages]}.
     """
     if not isinstance(record, dict):
         raise RecordInvalid({"record": [_("Must be an object.")]})
@@ -317,7 +326,8 @@ def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, A
         except ValueError as exc:
             errors[name] = [str(exc)]
     is_draft = cleaned.get("publication_level") == v.PublicationLevel.DRAFT
-    for name, message in _rule_violations(cleaned, today or timezone.now().date()):
+    rules = _reference_violations if reference else _rule_violations
+    for name, message in rules(cleaned, today or timezone.now().date()):
         if is_draft and not (name in DRAFT_REQUIRED and is_empty(cleaned.get(name))):
             continue
         if name not in errors:
@@ -325,6 +335,24 @@ def validate_record(record: Any, *, today: dt.date | None = None) -> dict[str, A
     if errors:
         raise RecordInvalid(errors)
     return cleaned
+
+
+def _reference_violations(r: dict[str, Any], today: dt.date):
+    for name in sorted(REFERENCE_REQUIRED):
+        if is_empty(r.get(name)):
+            yield name, _("This field is required.")
+    for name in ("started_on", "operational_since", "retired_on"):
+        if r.get(name) and r[name] > today + FUTURE_DATE_TOLERANCE:
+            yield name, _("Must not be in the future.")
+    yield from _date_order_violations(r)
+    if (
+        r.get("ai_act_risk") == v.AiActRisk.PROHIBITED
+        and r.get("publication_level") in v.SHARED_LEVELS
+    ):
+        yield (
+            "publication_level",
+            _("A prohibited use case can never be published beyond internal."),
+        )
 
 
 def _rule_violations(r: dict[str, Any], today: dt.date):
@@ -385,13 +413,18 @@ def _date_order_violations(r: dict[str, Any]):
 
 
 def publication_gaps(
-    record: dict[str, Any], *, today: dt.date | None = None
+    record: dict[str, Any], *, today: dt.date | None = None, reference: bool = False
 ) -> dict[str, list[str]]:
     """What a record (wire form, or typed values as the model holds them) still lacks before it
     may be raised above draft: {field name: [messages]}, empty when it may be published. The
-    messages are those the refusal would give (RECORD.md's requirements and cross-field rules)."""
+    messages are those the refusal would give (RECORD.md's requirements and cross-field rules;
+    a reference register's record: validate_record's `reference` rules)."""
     try:
-        validate_record({**record, "publication_level": v.PublicationLevel.INTERNAL}, today=today)
+        validate_record(
+            {**record, "publication_level": v.PublicationLevel.INTERNAL},
+            today=today,
+            reference=reference,
+        )
     except RecordInvalid as exc:
         return exc.errors
     return {}

@@ -140,3 +140,5 @@ class AgencyKind(models.TextChoices):
     HUMAN = "human", _("Human medicines")
     VETERINARY = "veterinary", _("Veterinary medicines")
     HUMAN_AND_VETERINARY = "human_and_veterinary", _("Human and veterinary medicines")
+    # Not an agency: a public register of bodies outside the network (registry.reference).
+    REFERENCE_REGISTER = "reference_register", _("Reference register (outside the network)")

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from registry import received
+from registry import received, reference
 from registry import vocabularies as v
 from registry.received import Copy, RawJSON, StoredState
 from registry.validation import RecordInvalid, validate_record
@@ -75,6 +75,12 @@ def _decide(envelope: Envelope, stored: StoredState | None) -> Decision:
         return REJECTED, {
             "origin": [f"Records of {envelope.origin} change only at {envelope.origin} itself."]
         }
+    if reference.written_here(envelope.origin):
+        return REJECTED, {
+            "origin": [
+                f"{envelope.origin} is a reference register: only the hub writes its records."
+            ]
+        }
     return status, errors
 
 
@@ -82,7 +88,9 @@ def _prepared_copy(envelope: Envelope, today) -> tuple[Copy | None, dict | None]
     values = None
     if not envelope.deleted:
         try:
-            values = validate_record(envelope.record, today=today)
+            values = validate_record(
+                envelope.record, today=today, reference=reference.is_reference(envelope.origin)
+            )
         except RecordInvalid as exc:
             return None, exc.errors
         if values["publication_level"] not in v.SHARED_LEVELS:

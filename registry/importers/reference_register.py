@@ -1,0 +1,184 @@
+"""Import a reference register's public file on the hub, as records of the register's reserved
+origin (registry.reference), never as an agency's.
+
+The file is read and mapped by the format's own reader (us_omb, nl_register); each record then
+names the organisation that runs the system in `business_unit` and is validated with the rules
+a reference record can honestly meet (validate_record(reference=True)). The register is the
+source of truth and nobody edits its records here, so a re-import simply makes the stored
+records what the file says: new rows are created, changed ones updated, rows the file no longer
+has are deleted (their tombstones tell the network). docs/import-mapping.md, "Reference
+registers".
+"""
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from registry import reference, services
+from registry import vocabularies as v
+from registry.importers import nl_register, us_omb
+from registry.importers.base import ImportRefused, MapOptions, SourceRow
+from registry.importers.text import one_line, shorten
+from registry.models import Agency, UseCase
+from registry.validation import FIELDS, RecordInvalid, validate_record
+
+READERS = {us_omb.FORMAT: us_omb, nl_register.FORMAT: nl_register}
+CREATED, UPDATED, UNCHANGED, DELETED = "created", "updated", "unchanged", "deleted"
+
+
+@dataclass
+class ReferenceReport:
+    register: reference.Register
+    rows: int
+    dry_run: bool = False
+    counts: dict[str, int] = field(
+        default_factory=lambda: {CREATED: 0, UPDATED: 0, UNCHANGED: 0, DELETED: 0}
+    )
+    skipped: list[str] = field(default_factory=list)  # "row 12 (key): field: message"
+
+    def summary(self) -> str:
+        """'REF-US-OMB: created 3600, updated 0, unchanged 0, deleted 0, skipped 11'."""
+        parts = [f"{name} {count}" for name, count in self.counts.items()]
+        return f"{self.register.code}: {', '.join(parts)}, skipped {len(self.skipped)}"
+
+
+def import_reference_register(
+    *,
+    path: Path,
+    register_key: str,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    progress_every: int = 500,
+) -> ReferenceReport:
+    """Make the register's records on this hub what the file at `path` says. Raises
+    ImportRefused (unknown register, not a hub) and SourceInvalid (not the register's format)
+    before any write; a row without a title or organisation, or with a value that cannot be
+    stored, is skipped and reported with the validator's reasons."""
+    register = _check_request(register_key)
+    module = READERS[register.format]
+    rows = _unique_keys(module.read_rows(Path(path)))
+    if not dry_run:
+        ensure_register_agency(register)
+    existing = {
+        uc.source_key: uc
+        for uc in UseCase.objects.filter(origin_id=register.code, source_key__isnull=False)
+    }
+    report = ReferenceReport(register=register, rows=len(rows), dry_run=dry_run)
+    today = timezone.now().date()
+    options = MapOptions(today=today, contact_email="")  # no invented mailbox
+    for done, row in enumerate(rows, 1):
+        outcome = _import_row(register, module, row, options, existing.get(row.key), dry_run)
+        if outcome in report.counts:
+            report.counts[outcome] += 1
+        else:
+            report.skipped.append(outcome)
+        if progress and (done % progress_every == 0 or done == len(rows)):
+            progress(done, len(rows))
+    keys = {row.key for row in rows}
+    for key, use_case in existing.items():
+        if key not in keys:
+            report.counts[DELETED] += 1
+            if not dry_run:
+                services.delete_use_case(use_case)
+    return report
+
+
+def _unique_keys(rows: list[SourceRow]) -> list[SourceRow]:
+    """Repeated source ids (the OMB file repeats a few) numbered in file order ('#2'): nobody
+    edits a reference record here, so a key that moves to another row only updates it."""
+    seen: Counter[str] = Counter()
+    unique = []
+    for row in rows:
+        seen[row.key] += 1
+        unique.append(row if seen[row.key] == 1 else replace(row, key=f"{row.key}#{seen[row.key]}"))
+    return unique
+
+
+def _check_request(register_key: str) -> reference.Register:
+    if register_key not in reference.REGISTERS:
+        known = ", ".join(reference.REGISTERS)
+        raise ImportRefused(f"Unknown reference register {register_key!r}: use one of {known}.")
+    if settings.NODE_ROLE != "hub":
+        raise ImportRefused(
+            "Reference registers are imported on the hub, which serves them to every agency; "
+            "an agency imports its own inventory with import_inventory."
+        )
+    return reference.REGISTERS[register_key]
+
+
+def ensure_register_agency(register: reference.Register) -> Agency:
+    """The register's row among the agencies, of kind reference_register (never an agency)."""
+    agency, _ = Agency.objects.update_or_create(
+        code=register.code,
+        defaults={
+            "name": register.name,
+            "country": register.country,
+            "kind": v.AgencyKind.REFERENCE_REGISTER,
+        },
+    )
+    return agency
+
+
+def _import_row(register, module, row: SourceRow, options, current, dry_run: bool) -> str:
+    record = reference_record(register, row, module.map_row(row, options))
+    try:
+        cleaned = validate_record(record, today=options.today, reference=True)
+    except RecordInvalid as exc:
+        reasons = "; ".join(f"{name}: {' '.join(m)}" for name, m in exc.errors.items())
+        return f"row {row.number} ({row.key}): {reasons}"
+    if current is not None and _same(current, cleaned):
+        return UNCHANGED
+    if dry_run:
+        return UPDATED if current else CREATED
+    use_case = current or UseCase(origin_id=register.code, source_key=row.key)
+    for name, value in cleaned.items():
+        setattr(use_case, name, value)
+    use_case._change_reason = f"Imported from {register.name}"
+    try:
+        services.save_use_case(use_case)
+    except ValidationError as exc:
+        return f"row {row.number} ({row.key}): {exc.message_dict}"
+    return UPDATED if current else CREATED
+
+
+def reference_record(register: reference.Register, row: SourceRow, mapped) -> dict:
+    """The mapped row as a reference record: its organisation in business_unit, public unless
+    the source withholds it, and nothing the network's own schema would have us invent (the
+    network's workplan area does not apply; an untranslated title has no English title)."""
+    record = dict(mapped.record)
+    record["business_unit"] = shorten(organisation(register, row.values), 200)
+    record["workplan_area"] = None
+    title_en = record.get("title_en") or ""
+    if title_en.endswith(getattr(nl_register, "UNTRANSLATED", "\0")):
+        record["title_en"] = ""
+    level = v.PublicationLevel.NETWORK if mapped.never_public else v.PublicationLevel.PUBLIC
+    record["publication_level"] = level
+    return record
+
+
+def organisation(register: reference.Register, values: dict) -> str:
+    """The body that runs the system: 'HHS / FDA / CDER' (US: department code and bureau, the
+    department's name not repeated), 'Gemeente Utrecht' (NL: the registering organisation)."""
+    if register.format == nl_register.FORMAT:
+        return one_line(values.get("organization"))
+    department = one_line(values.get("agency"))
+    names = {department, one_line(values.get("agency_name"))}
+    bureau = [p for p in re.split(r"\s*/\s*", one_line(values.get("agency_bureau"))) if p]
+    parts = [department, *(part for part in bureau if part not in names)]
+    return " / ".join(part for part in parts if part)
+
+
+def _same(current: UseCase, cleaned: dict) -> bool:
+    stored = current.to_record()
+    for name in FIELDS:
+        value = cleaned[name]
+        value = value.isoformat() if hasattr(value, "isoformat") else value
+        if (stored[name] or None) != (value or None):
+            return False
+    return True

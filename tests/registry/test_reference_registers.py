@@ -1,0 +1,219 @@
+"""Reference registers (registry.reference): public inventories of bodies outside the network,
+imported on the hub under reserved origins, never as an agency's records."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from registry import reference, services
+from registry import vocabularies as v
+from registry.canonical import record_hash
+from registry.importers import us_omb
+from registry.importers.reference_register import import_reference_register
+from registry.models import Agency, FeedEntry, UseCase
+from registry.validation import RecordInvalid, validate_record
+from sync import auth, receiver
+from tests.sync.conftest import envelope
+
+HUB = "EMRN-HUB"
+US = "REF-US-OMB"
+NL = "REF-NL-AR"
+
+
+@pytest.fixture
+def hub(settings, db):
+    settings.NODE_ROLE = "hub"
+    settings.NODE_AGENCY = HUB
+    return settings
+
+
+def us_csv(tmp_path: Path, *rows: dict) -> Path:
+    path = tmp_path / "us.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=us_omb.COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({name: "" for name in us_omb.COLUMNS} | row)
+    return path
+
+
+def us_row(**values) -> dict:
+    """A row as the OMB file has them: no contact, nothing about the network's workplan."""
+    return {
+        "agency": "HHS",
+        "agency_name": "Department of Health and Human Services",
+        "id": "HHS-T-1",
+        "use_case_name": "Duplicate adverse event report detection",
+        "agency_bureau": "HHS/FDA/CDER",
+        "development_stage": "Deployed",
+        "is_high_impact": "Not High-impact",
+        "problem_solved": "Finds duplicate reports in FAERS.",
+        "operational_date": "01/2024",
+        "classification": "Classical ML",
+    } | values
+
+
+def nl_json(tmp_path: Path, *items: dict) -> Path:
+    path = tmp_path / "nl.json"
+    path.write_text(json.dumps(list(items), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def nl_item(**values) -> dict:
+    return {
+        "name": "Verkeerslichtregeling",
+        "organization": "Provincie Voorbeeld",
+        "description_short": "Regelt verkeerslichten op provinciale wegen.",
+        "lars": "1234",
+        "status": "In gebruik",
+        "contact_email": "",
+        "lang": "nld",
+    } | values
+
+
+def test_the_us_inventory_is_imported_as_its_register_naming_each_true_organisation(hub, tmp_path):
+    path = us_csv(tmp_path, us_row(), us_row(id="DOI-1", agency="DOI", agency_bureau="USGS"))
+    report = import_reference_register(path=path, register_key="us-omb-2025")
+    assert report.summary() == (f"{US}: created 2, updated 0, unchanged 0, deleted 0, skipped 0")
+    fda = UseCase.objects.get(source_key="us-omb-2025:HHS:HHS-T-1")
+    assert fda.origin_id == US
+    assert fda.business_unit == "HHS / FDA / CDER"
+    assert fda.reference_label == "US federal AI inventory — HHS / FDA / CDER"
+    assert fda.publication_level == v.PublicationLevel.PUBLIC
+    assert fda.contact_email == ""  # the file states none: nothing invented
+    assert fda.workplan_area is None  # the network's workplan does not apply outside it
+    assert fda.gaps == []
+    register = Agency.objects.get(code=US)
+    assert register.kind == v.AgencyKind.REFERENCE_REGISTER
+    assert register.is_reference
+    # The hub serves them on its feed like every other record.
+    assert FeedEntry.objects.filter(origin=US, deleted=False).count() == 2
+    assert not UseCase.objects.filter(origin_id=HUB).exists()
+
+
+def test_the_dutch_register_names_the_registering_organisation(hub, tmp_path):
+    import_reference_register(
+        path=nl_json(tmp_path, nl_item()), register_key="nl-algorithm-register"
+    )
+    record = UseCase.objects.get(origin_id=NL)
+    assert record.reference_label == "Dutch algorithm register — Provincie Voorbeeld"
+    assert record.language == "nl"
+    assert record.title_en == ""  # no invented translation
+
+
+def test_a_reimport_changes_nothing_and_a_row_gone_from_the_file_leaves_a_tombstone(hub, tmp_path):
+    both = us_csv(tmp_path, us_row(), us_row(id="HHS-T-2", use_case_name="Label search"))
+    import_reference_register(path=both, register_key="us-omb-2025")
+    again = import_reference_register(path=both, register_key="us-omb-2025")
+    assert again.counts == {"created": 0, "updated": 0, "unchanged": 2, "deleted": 0}
+    one = us_csv(tmp_path, us_row(use_case_name="Duplicate ICSR detection"))
+    report = import_reference_register(path=one, register_key="us-omb-2025")
+    assert report.counts == {"created": 0, "updated": 1, "unchanged": 0, "deleted": 1}
+    assert list(UseCase.objects.values_list("title", flat=True)) == ["Duplicate ICSR detection"]
+    assert FeedEntry.objects.filter(origin=US, deleted=True).count() == 1
+
+
+def test_a_row_without_an_organisation_or_title_is_skipped_with_its_reason(hub, tmp_path):
+    path = us_csv(tmp_path, us_row(use_case_name=""), us_row(id="X-2", agency="", agency_bureau=""))
+    report = import_reference_register(path=path, register_key="us-omb-2025")
+    assert report.counts["created"] == 0
+    assert [s.split(": ", 1)[1] for s in report.skipped] == [
+        "title: This field is required.",
+        "business_unit: This field is required.",
+    ]
+
+
+def test_reference_registers_are_imported_only_on_the_hub(settings, db, tmp_path):
+    settings.NODE_ROLE, settings.NODE_AGENCY = "agency", "EMA"
+    with pytest.raises(CommandError, match="imported on the hub"):
+        call_command(
+            "import_reference_register", str(us_csv(tmp_path, us_row())), "--register=us-omb-2025"
+        )
+    assert not UseCase.objects.exists()
+
+
+def test_import_inventory_never_writes_a_reference_origin(hub, tmp_path):
+    with pytest.raises(CommandError):
+        call_command(
+            "import_inventory",
+            str(us_csv(tmp_path, us_row())),
+            f"--agency={US}",
+            "--format=us-omb-2025",
+        )
+    assert not UseCase.objects.exists()
+
+
+def test_the_validator_asks_of_a_reference_record_only_what_a_register_has():
+    record = {
+        "title": "Exoplanet detection",
+        "language": "en",
+        "business_unit": "NASA / GSFC",
+        "publication_level": "public",
+    }
+    assert validate_record(record, reference=True)["title"] == "Exoplanet detection"
+    with pytest.raises(RecordInvalid) as agency_rules:
+        validate_record(record)
+    assert {"summary", "purpose", "contact_email", "workplan_area"} <= set(
+        agency_rules.value.errors
+    )
+    with pytest.raises(RecordInvalid) as no_organisation:
+        validate_record({**record, "business_unit": ""}, reference=True)
+    assert set(no_organisation.value.errors) == {"business_unit"}
+    with pytest.raises(RecordInvalid) as prohibited:
+        validate_record({**record, "ai_act_risk": "prohibited"}, reference=True)
+    assert set(prohibited.value.errors) == {"publication_level"}
+
+
+def reference_envelope(origin=US):
+    record = {
+        "title": "Volcano eruption forecasting",
+        "language": "en",
+        "business_unit": "DOI / USGS",
+        "publication_level": "public",
+    }
+    return envelope(origin=origin, record=record)
+
+
+def test_the_hub_refuses_reference_records_from_any_peer_even_with_a_token_of_that_code(
+    hub, client
+):
+    token = auth.issue_token(agency=US)[1]
+    response = client.post(
+        "/federation/v1/changes",
+        json.dumps({"changes": [reference_envelope()]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    answer = response.json()["results"][0]
+    assert answer["status"] == "rejected"
+    assert "only the hub writes its records" in answer["errors"]["origin"][0]
+    assert not UseCase.objects.exists()
+
+
+def test_an_agency_takes_reference_records_from_the_hub_read_only(settings, db):
+    settings.NODE_ROLE, settings.NODE_AGENCY = "agency", "EMA"
+    results = receiver.receive(
+        [reference_envelope()], received_from=HUB, may_send=lambda origin: True
+    )
+    assert results[0]["status"] == "applied"
+    copy = UseCase.objects.get(origin_id=US)
+    assert copy.reference_label == "US federal AI inventory — DOI / USGS"
+    assert Agency.objects.get(code=US).kind == v.AgencyKind.REFERENCE_REGISTER
+    with pytest.raises(services.NotOwnRecord):
+        services.save_use_case(copy)
+
+
+def test_an_agency_record_under_a_reserved_code_is_never_valid_by_the_relaxed_rules(settings, db):
+    """The relaxed rules follow the origin: an agency cannot use them for its own records."""
+    settings.NODE_ROLE, settings.NODE_AGENCY = "agency", "EMA"
+    thin = {**reference_envelope(origin="EMA")["record"]}
+    results = receiver.receive(
+        [envelope(origin="DE-BFARM", record=thin, hash=record_hash(thin))],
+        received_from=HUB,
+        may_send=lambda origin: True,
+    )
+    assert results[0]["status"] == "rejected"
+    assert reference.is_reference(US) and not reference.is_reference("EMA")
