@@ -16,11 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from registry import feed
 from registry.feed import START, Position
 from registry.models import UseCase
 from sync import notices, protocol, receiver, serving
@@ -64,9 +63,21 @@ def hub_peer_from_settings() -> Peer | None:
     return peer
 
 
+def database_now() -> dt.datetime:
+    """The database's clock. Every process of a node (web, workers on other hosts, beat) shares
+    it, so leases, back-off and abandoned runs, which one process writes and another compares,
+    never depend on one host's clock, hours off or not (issue 14, item 6). SQLite lives in the
+    node's own file, on the node's own host: its clock is the node's."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]
+
+
 def due_peer_ids(now: dt.datetime | None = None) -> list[int]:
     hub_peer_from_settings()
-    now = now or timezone.now()
+    now = now or database_now()
     return list(
         Peer.objects.filter(enabled=True, auth_failed=False)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -87,9 +98,9 @@ class LeaseLost(Exception):
     """This worker's lease expired and another worker took it: that one syncs the peer now."""
 
 
-def acquire_lease(peer: Peer) -> str | None:
+def acquire_lease(peer: Peer, *, now: dt.datetime | None = None) -> str | None:
     owner = uuid.uuid4().hex
-    now = timezone.now()
+    now = now or database_now()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     taken = Peer.objects.filter(free, pk=peer.pk).update(
         lease_owner=owner, lease_expires_at=now + lease_duration()
@@ -100,7 +111,7 @@ def acquire_lease(peer: Peer) -> str | None:
 def renew_lease(peer: Peer, owner: str) -> bool:
     """Extend the lease; False if it is no longer ours (it expired and another worker took it)."""
     renewed = Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
-        lease_expires_at=timezone.now() + lease_duration()
+        lease_expires_at=database_now() + lease_duration()
     )
     return renewed == 1
 
@@ -133,9 +144,10 @@ def backoff_seconds(failures: int, *, rand: Callable[[], float] = random.random)
 
 def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
     """Push then pull with one peer, unless it is not due (force ignores that) or busy elsewhere."""
-    if not force and not peer.is_due():
+    now = database_now()
+    if not force and not peer.is_due(now):
         return CycleResult(peer, skipped="not due")
-    owner = acquire_lease(peer)
+    owner = acquire_lease(peer, now=now)
     if owner is None:
         return CycleResult(peer, skipped="another sync of this peer is running")
     client = PeerClient(peer.url, peer.token)
@@ -143,7 +155,7 @@ def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
     failure = None
     try:
         for direction in _directions(peer):
-            run = SyncRun.objects.create(peer=peer, direction=direction)
+            run = SyncRun.objects.create(peer=peer, direction=direction, started=database_now())
             outcome.runs.append(run)
             failure = _run(peer, client, run, owner)
             if failure is not None:
@@ -181,7 +193,7 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
     if failure is not None:
         run.error = f"{failure.__class__.__name__}: {failure}"[:2000]
         run.auth_failed = isinstance(failure, AuthRejected)
-    run.finished = timezone.now()
+    run.finished = database_now()
     run.save()
     return failure
 
@@ -198,7 +210,7 @@ def _learn_identity(peer: Peer, node: dict) -> None:
 
 
 def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) -> None:
-    now = timezone.now()
+    now = database_now()
     peer.last_attempt_at = now
     if failure is None:
         peer.last_success_at, peer.consecutive_failures = now, 0
@@ -235,7 +247,7 @@ def push_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
     Up to SYNC_PUSH_CONCURRENCY pages are in flight at once (the next page is read and sent while
     the peer works on the previous one); answers are acknowledged strictly in order, so the
     checkpoint only ever covers pages the peer answered, and a failure repeats from there."""
-    feed_ids = (str(feed.current_feed_id()), str(node.get("feed_id", "")))
+    feed_ids = (serving.served_feed_id(), str(node.get("feed_id", "")))
     checkpoint = _checkpoint(peer, Direction.PUSH)
     start = _own_position(checkpoint, *feed_ids)
     depth = max(1, settings.SYNC_PUSH_CONCURRENCY)
@@ -298,7 +310,7 @@ def _acknowledge(peer, checkpoint, feed_ids, run, owner, entries, answer: Future
         _remember_rejections(peer, entries, results)
         checkpoint.peer_feed_id = peer_feed_id
         _save_checkpoint(checkpoint, own_feed_id, f"{position.txid}:{position.seq}")
-    _count(run, results)
+        _count(run, results)
     _keep_lease(peer, owner, run)
 
 
@@ -370,7 +382,12 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
         except RequestRefused:
             if cursor is None:
                 raise
-            cursor = None  # the peer no longer knows our cursor: start over, harmlessly
+            # The peer no longer knows our cursor: start over, harmlessly. Under the same feed id
+            # it went back in time (restored from a backup that kept its feed id) and lost what
+            # this node pushed after its backup point too: push everything again.
+            if checkpoint.feed_id == feed_id:
+                _forget_push_checkpoint(peer)
+            cursor = None
             continue
         with transaction.atomic():
             results = receiver.receive(
@@ -379,7 +396,7 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
             _remember_divergences(peer, page["changes"], results)
             if page["next"] != cursor:
                 _save_checkpoint(checkpoint, feed_id, page["next"])
-        _count(run, results)
+            _count(run, results)
         cursor = page["next"]
         _keep_lease(peer, owner, run)
         if not page.get("more") or not page["changes"]:
@@ -450,11 +467,18 @@ def _save_checkpoint(checkpoint: Checkpoint, feed_id: str, cursor: str) -> None:
     checkpoint.save(update_fields=["feed_id", "peer_feed_id", "cursor", "updated"])
 
 
+def _forget_push_checkpoint(peer: Peer) -> None:
+    Checkpoint.objects.filter(peer=peer, direction=Direction.PUSH).update(cursor="")
+
+
 def _count(run: SyncRun, results: list[dict]) -> None:
+    """Add a page's answers to the run, saved in the page's own transaction: a worker killed
+    mid-run leaves a run whose counts are exactly what it applied (tests/e2e/test_large_backlog)."""
     counts = Counter(answer.get("status") for answer in results)
     for status in protocol.STATUSES:
         setattr(run, status, getattr(run, status) + counts.get(status, 0))
     run.pages += 1
+    run.save(update_fields=[*protocol.STATUSES, "pages"])
 
 
 def sync_all(*, force: bool = False) -> list[CycleResult]:

@@ -7,11 +7,13 @@ import uuid
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from registry import feed
-from registry.feed import Position
+from registry.feed import START, Position
+from registry.models import NodeState
 from sync import protocol
 
 
@@ -64,10 +66,51 @@ class ChangesPage(NamedTuple):
     count: int  # envelopes on the page
 
 
+def served_feed_id() -> str:
+    """The `feed_id` peers see (PROTOCOL.md, GET node): the node's feed id (NodeState; new at
+    `reset_feed`), on PostgreSQL bound to the database's incarnation as well. A restore from a
+    dump re-creates the NodeState table and row (a new table oid, a new row xmin; nothing else
+    ever rewrites that row), so a node restored from a backup without `reset_feed` still shows
+    its followers and pushers a new feed id, and they start over from the top: an agency pushes
+    again what the restored hub lost (issue 14, item 4). Still a UUID, still opaque."""
+    if not feed.is_postgresql():
+        return str(feed.current_feed_id())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT feed_id, tableoid::bigint, xmin::text FROM {NodeState._meta.db_table} "
+            "ORDER BY id LIMIT 1"
+        )
+        state = cursor.fetchone()
+    if state is None:
+        feed.current_feed_id()  # a new node's first NodeState row
+        return served_feed_id()
+    feed_id, table_oid, row_xmin = state
+    return str(uuid.uuid5(uuid.UUID(str(feed_id)), f"{table_oid}:{row_xmin}"))
+
+
+def _feed_top() -> Position:
+    """The position of the newest entry this node serves (START for an empty feed)."""
+    newest = (
+        feed.changes_after(after=START, origins=served_origins())
+        .order_by("-txid", "-seq")
+        .values_list("txid", "seq")
+        .first()
+    )
+    return Position(*newest) if newest else START
+
+
 def changes_page(*, since: str | None, limit: int) -> ChangesPage:
-    """One page of the feed after `since` as a JSON document; raises protocol.InvalidCursor."""
-    feed_id = str(feed.current_feed_id())
+    """One page of the feed after `since` as a JSON document; raises protocol.InvalidCursor,
+    also for a cursor past the newest entry: only a node put back to an older state (a restore
+    that kept its feed id: SQLite, a file-system snapshot) can meet one, and the follower that
+    sent it must start over or miss what the node writes below it from now on."""
+    feed_id = served_feed_id()
     after = protocol.decode_cursor(since, feed_id)
+    if after != START and after > _feed_top():
+        raise protocol.InvalidCursor(
+            "The cursor is past the end of this feed (the node was restored from a backup): "
+            "start again from the beginning."
+        )
     rows = read_envelopes(after=after, limit=limit + 1, origins=served_origins(), with_seq=True)
     more = len(rows) > limit
     rows = rows[:limit]

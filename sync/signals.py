@@ -33,14 +33,20 @@ def push_soon_after_own_change(sender, instance, **kwargs) -> None:
 
 
 def queue_push() -> None:
+    """Runs after the commit, inside the request that saved: whatever fails here (the cache or
+    the broker down, as when Redis, which may be both, stops) must not fail that request. The
+    change is committed and in the feed; the next beat cycle pushes it (issue 14, item 5)."""
     from sync import services, tasks
 
-    if not cache.add(PUSH_SOON_KEY, True, timeout=PUSH_SOON_DEBOUNCE_SECONDS):
+    try:
+        first = cache.add(PUSH_SOON_KEY, True, timeout=PUSH_SOON_DEBOUNCE_SECONDS)
+    except Exception:
+        first = True  # no debounce without a cache: the lease makes an extra sync a no-op
+    if not first:
         return
     try:
         peer_ids = services.due_peer_ids()
         if peer_ids:
             tasks.run_sync_cycle.apply_async([peer_ids], countdown=1)
     except Exception:
-        # The change is committed and in the feed; the next beat cycle will push it.
         logger.exception("could not queue a sync after a change; beat will push it")

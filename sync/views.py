@@ -8,7 +8,6 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from registry import feed
 from sync import auth, ledger, protocol, receiver, serving
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ def peer_required(view):
 @problem_on_error
 @allow("GET", "HEAD")
 def node(request: HttpRequest) -> HttpResponse:
-    return json_response(protocol.node_description(feed.current_feed_id()))
+    return json_response(protocol.node_description(serving.served_feed_id()))
 
 
 @csrf_exempt

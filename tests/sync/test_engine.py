@@ -365,7 +365,8 @@ def test_a_no_change_sync_costs_a_constant_handful_of_queries(
     hub.feed = [envelope(origin="FR-ANSM") for _ in range(3)]
     sync(peer)
     peer.refresh_from_db()
-    with django_assert_max_num_queries(20):
+    # On PostgreSQL leases, back-off and run times read the database's clock (a query each).
+    with django_assert_max_num_queries(25):
         assert services.sync_peer(peer, force=True).ok
 
 
