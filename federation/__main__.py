@@ -16,10 +16,12 @@ from federation.launcher import PROJECT_ROOT, Node, NodeError
 from federation.topology import Backend, Federation
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
-# Which real inventory each demo agency imports when the data folder has it.
-INVENTORIES = {
-    "EMA": ("us-omb-2025", "us_omb_2025_individually_reported_AI_use_cases.csv"),
-    "DE-BFARM": ("nl-register", "nl_minbzk_algoritmeregister_pub_data_2023-05.json"),
+# The public registers of bodies outside the network that the hub imports when the data folder
+# has them (registry.reference): served to every agency as those registers' records, never as
+# an agency's own.
+REFERENCE_REGISTERS = {
+    "us-omb-2025": "us_omb_2025_individually_reported_AI_use_cases.csv",
+    "nl-algorithm-register": "nl_minbzk_algoritmeregister_pub_data_2023-05.json",
 }
 
 
@@ -84,15 +86,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--inventories",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="import the real inventories found in --data (EMA: US OMB 2025, DE-BFARM: Dutch "
-        "algorithm register) and publish them to the network (default: on; --no-inventories "
-        "skips them)",
+        help="import on the hub the reference registers found in --data (the US federal AI "
+        "inventory, the Dutch algorithm register) as records of those registers, which every "
+        "agency then receives (default: on; --no-inventories skips them)",
     )
     parser.add_argument(
         "--data",
         type=Path,
         default=DEFAULT_DATA,
-        help="folder holding the real inventories (default: %(default)s)",
+        help="folder holding the reference registers' files (default: %(default)s)",
     )
     parser.add_argument("--no-seed", action="store_true", help="skip seed_demo")
     parser.add_argument(
@@ -138,32 +140,25 @@ def set_up(federation: Federation, args: argparse.Namespace) -> None:
         else:
             print(f"  {node.config.agency}: seed_demo", flush=True)
             node.manage("seed_demo", f"--password={node.admin_password()}")
-        if args.inventories:
-            import_inventory(node, args.data)
+        if args.inventories and node.config.role == "hub":
+            import_reference_registers(node, args.data)
     federation.write_state()
     print("Starting web servers, workers and beat ...", flush=True)
     federation.start()
 
 
-def import_inventory(node: Node, data_dir: Path) -> None:
-    if node.config.agency not in INVENTORIES:
-        return
-    file_format, filename = INVENTORIES[node.config.agency]
-    path = data_dir / filename
-    if not path.exists():
-        print(f"  {node.config.agency}: {path} not found, inventory skipped", flush=True)
-        return
-    print(f"  {node.config.agency}: importing {path.name} ...", flush=True)
-    output = node.manage(
-        "import_inventory",
-        f"--agency={node.config.agency}",
-        f"--format={file_format}",
-        "--publication-level=network",
-        f"--contact-email=ai-registry@{node.config.agency.lower()}.example.org",
-        "--",
-        str(path.resolve()),
-    )
-    print(f"    {output.strip().splitlines()[-1] if output.strip() else 'done'}", flush=True)
+def import_reference_registers(node: Node, data_dir: Path) -> None:
+    """The hub imports each reference register whose file is in `data_dir`."""
+    for register, filename in REFERENCE_REGISTERS.items():
+        path = data_dir / filename
+        if not path.exists():
+            print(f"  {node.config.agency}: {path} not found, {register} skipped", flush=True)
+            continue
+        print(f"  {node.config.agency}: importing reference register {path.name} ...", flush=True)
+        output = node.manage(
+            "import_reference_register", f"--register={register}", "--", str(path.resolve())
+        )
+        print(f"    {output.strip().splitlines()[-1] if output.strip() else 'done'}", flush=True)
 
 
 def print_welcome(federation: Federation, args: argparse.Namespace) -> None:

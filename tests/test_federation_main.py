@@ -101,8 +101,8 @@ def test_a_closed_terminal_stops_the_federation_like_ctrl_c():
 
 
 class RecordingNode:
-    def __init__(self, agency, calls, commands=None):
-        self.config = SimpleNamespace(agency=agency, port=1, role="agency")
+    def __init__(self, agency, calls, commands=None, role="agency"):
+        self.config = SimpleNamespace(agency=agency, port=1, role=role)
         self.calls = calls
         self.commands = [] if commands is None else commands
 
@@ -124,7 +124,8 @@ class RecordingNode:
 class RecordingFederation:
     def __init__(self, calls, commands=None):
         self.run_dir = Path("/nowhere")
-        self.nodes = {code: RecordingNode(code, calls, commands) for code in ("EMA", "DE-BFARM")}
+        self.nodes = {"EMRN-HUB": RecordingNode("EMRN-HUB", calls, commands, role="hub")}
+        self.nodes |= {code: RecordingNode(code, calls, commands) for code in ("EMA", "DE-BFARM")}
 
     def stop_leftovers(self):
         return []
@@ -139,12 +140,13 @@ class RecordingFederation:
         pass
 
 
-def test_without_seeding_the_agencies_exist_before_the_inventories_are_imported(
+def test_without_seeding_the_agencies_exist_and_only_the_hub_imports_the_reference_registers(
     monkeypatch, tmp_path
 ):
-    """import_inventory refuses an unknown agency, and the admin cannot add a use case without
-    one: --no-seed skips the demo records and logins, never the agencies."""
-    for _, filename in main.INVENTORIES.values():
+    """The admin cannot add a use case without its agency: --no-seed skips the demo records and
+    logins, never the agencies. The US and Dutch files are reference registers: the hub imports
+    them, no agency imports them as its own."""
+    for filename in main.REFERENCE_REGISTERS.values():
         (tmp_path / filename).write_text("")
     monkeypatch.setattr(main.processes, "port_in_use", lambda port: False)
     calls = []
@@ -152,7 +154,9 @@ def test_without_seeding_the_agencies_exist_before_the_inventories_are_imported(
     main.set_up(RecordingFederation(calls), args)
     for agency in ("EMA", "DE-BFARM"):
         mine = [what for code, what in calls if code == agency]
-        assert mine == ["ensure_agencies", "ensure_superuser", "import_inventory"]
+        assert mine == ["ensure_agencies", "ensure_superuser"]
+    hub = [what for code, what in calls if code == "EMRN-HUB"]
+    assert hub == ["ensure_agencies", "ensure_superuser", *["import_reference_register"] * 2]
 
 
 # What secrets.token_urlsafe gives one time in 64: a password that looks like an option.
@@ -167,17 +171,18 @@ def parsed_by_the_command(args: tuple[str, ...]) -> dict:
 
 
 def test_a_password_beginning_with_a_dash_reaches_seed_demo_whole(monkeypatch, tmp_path):
-    for _, filename in main.INVENTORIES.values():
+    for filename in main.REFERENCE_REGISTERS.values():
         (tmp_path / filename).write_text("")
     monkeypatch.setattr(main.processes, "port_in_use", lambda port: False)
     commands = []
     main.set_up(RecordingFederation([], commands), main.parse_args(["--data", str(tmp_path)]))
     seeds = [parsed_by_the_command(args) for args in commands if args[0] == "seed_demo"]
-    assert [options["password"] for options in seeds] == [DASHED, DASHED]
-    imports = [parsed_by_the_command(args) for args in commands if args[0] == "import_inventory"]
-    assert {(o["agency"], o["format"], o["file"]) for o in imports} == {
-        (code, file_format, tmp_path / filename)
-        for code, (file_format, filename) in main.INVENTORIES.items()
+    assert [options["password"] for options in seeds] == [DASHED, DASHED, DASHED]
+    imports = [
+        parsed_by_the_command(args) for args in commands if args[0] == "import_reference_register"
+    ]
+    assert {(o["register"], o["file"]) for o in imports} == {
+        (register, tmp_path / filename) for register, filename in main.REFERENCE_REGISTERS.items()
     }
 
 

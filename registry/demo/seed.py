@@ -17,7 +17,6 @@ from registry.demo.agencies import AGENCIES, DemoAgency, describe
 from registry.demo.translations import LOCALISED
 from registry.demo.use_cases import ASSESSMENT, PHARMACOVIGILANCE
 from registry.demo.use_cases_operations import HIGH_RISK, INSPECTIONS_AND_SUPPLY, OPERATIONS
-from registry.importers.service import ImportReport, import_inventory
 from registry.models import Agency, UseCase, User
 from registry.validation import validate_record
 
@@ -25,9 +24,10 @@ TEMPLATES = [*PHARMACOVIGILANCE, *ASSESSMENT, *INSPECTIONS_AND_SUPPLY, *OPERATIO
 DEMO_NAMESPACE = uuid.UUID("6f1d9a43-51a4-4c2e-9a39-3f0c8e1b7d20")
 DEMO_PASSWORD = "registry-demo-2025"
 SUPERUSER = "admin"
-INVENTORIES = (
+# (file in the data folder, registry.reference register key): imported on the hub only.
+REFERENCE_REGISTERS = (
     ("us_omb_2025_individually_reported_AI_use_cases.csv", "us-omb-2025"),
-    ("nl_minbzk_algoritmeregister_pub_data_2023-05.json", "nl-register"),
+    ("nl_minbzk_algoritmeregister_pub_data_2023-05.json", "nl-algorithm-register"),
 )
 LATEST_DEMO_DATE = dt.date(2025, 11, 1)  # demo dates stay in the past whenever the demo runs
 LEVELS = (("public", 45), ("network", 35), ("internal", 10), ("draft", 10))
@@ -120,13 +120,6 @@ def seed_use_cases(node_code: str) -> tuple[int, int]:
         services.save_use_case(UseCase(origin_id=node_code, uid=uid, **validate_record(record)))
         created += 1
     return created, existing
-
-
-def import_one(node_code: str, path: Path, fmt: str) -> ImportReport:
-    """Import one real inventory as drafts of this node, with the demo mailbox as fallback."""
-    return import_inventory(
-        path=path, fmt=fmt, agency_code=node_code, contact_email=demo_mailbox(node_code)
-    )
 
 
 def demo_records(code: str) -> list[tuple[str, dict]]:

@@ -92,8 +92,10 @@ def test_one_command_federation_carries_a_record_across_and_leaves_no_process_be
     with launched(tmp_path, *options, "--progress-every=2") as launch:
         output = launch.text()
         assert "Installing" not in output
-        # ../shared/data is beside the repository here (and in CI): the real inventories come in.
-        assert "EMA: importing us_omb_2025_individually_reported_AI_use_cases.csv" in output
+        # ../shared/data is beside the repository here (and in CI): the hub imports the
+        # reference registers, no agency imports them as its own.
+        assert "EMRN-HUB: importing reference register us_omb_2025_" in output
+        assert "EMA: importing" not in output
         nodes = load_nodes(run_dir)
         for code, node in nodes.items():
             assert f"{node.url}/  admin {node.url}/admin/" in output

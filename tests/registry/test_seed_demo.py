@@ -146,27 +146,40 @@ def test_a_hub_gets_agencies_and_logins_but_no_records(db):
     assert "Hub node" in output
 
 
-@override_settings(NODE_AGENCY="EMA", DEBUG=True)
+@override_settings(NODE_AGENCY="EMRN-HUB", NODE_ROLE="hub", DEBUG=True)
 def test_with_inventories_skips_missing_files_cleanly(db, tmp_path):
     output = seed_demo("--with-inventories", "--data-dir", str(tmp_path))
     assert output.count("not found, skipped.") == 2
     assert not UseCase.objects.filter(source_key__isnull=False).exists()
 
 
-@override_settings(NODE_AGENCY="EMA", DEBUG=True)
-def test_with_inventories_imports_the_files_it_finds_as_drafts(db, tmp_path):
-    registration = {
-        "name": "Parkeercontrole",
-        "organization": "Gemeente Voorbeeld",
-        "description_short": "Scanauto's herkennen kentekens om parkeerrechten te controleren.",
-        "lars": "12345678",
-        "status": "In gebruik",
-        "contact_email": None,
-        "create_dt": "2023-03-31 08:34:12+00:00",
-    }
-    (tmp_path / seed.INVENTORIES[1][0]).write_text(json.dumps([registration]), encoding="utf-8")
+REGISTRATION = {
+    "name": "Parkeercontrole",
+    "organization": "Gemeente Voorbeeld",
+    "description_short": "Scanauto's herkennen kentekens om parkeerrechten te controleren.",
+    "lars": "12345678",
+    "status": "In gebruik",
+    "contact_email": None,
+    "create_dt": "2023-03-31 08:34:12+00:00",
+}
+
+
+@override_settings(NODE_AGENCY="EMRN-HUB", NODE_ROLE="hub", DEBUG=True)
+def test_with_inventories_the_hub_imports_the_reference_registers_it_finds(db, tmp_path):
+    path = tmp_path / seed.REFERENCE_REGISTERS[1][0]
+    path.write_text(json.dumps([REGISTRATION]), encoding="utf-8")
     output = seed_demo("--with-inventories", "--data-dir", str(tmp_path))
-    assert "created 1 (1 draft), updated 0, unchanged 0, skipped 0" in output
+    assert "REF-NL-AR: created 1, updated 0, unchanged 0, deleted 0, skipped 0" in output
     imported = UseCase.objects.get(source_key="nl-register:12345678")
-    assert imported.publication_level == "draft"
-    assert imported.contact_email == seed.demo_mailbox("EMA")
+    assert imported.origin_id == "REF-NL-AR"
+    assert imported.business_unit == "Gemeente Voorbeeld"
+    assert imported.contact_email == ""  # no demo mailbox passed off as the register's
+
+
+@override_settings(NODE_AGENCY="EMA", DEBUG=True)
+def test_with_inventories_an_agency_never_imports_a_register_as_its_own(db, tmp_path):
+    path = tmp_path / seed.REFERENCE_REGISTERS[1][0]
+    path.write_text(json.dumps([REGISTRATION]), encoding="utf-8")
+    output = seed_demo("--with-inventories", "--data-dir", str(tmp_path))
+    assert "Reference registers are imported on the hub" in output
+    assert not UseCase.objects.filter(source_key__isnull=False).exists()

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registry.demo import seed
 from registry.importers.base import SourceInvalid
+from registry.importers.reference_register import import_reference_register
 
 
 class Command(BaseCommand):
@@ -24,12 +25,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-inventories",
             action="store_true",
-            help="Also import the real US and Dutch inventories as drafts, when the files exist.",
+            help="On the hub: also import the reference registers (the US federal AI inventory, "
+            "the Dutch algorithm register) when their files exist; an agency node never imports "
+            "them as its own records.",
         )
         parser.add_argument(
             "--data-dir",
             type=Path,
-            help="Where the inventories are (default: ../shared/data next to the repository).",
+            help="Where the registers' files are (default: ../shared/data next to the repository).",
         )
 
     def handle(self, *args, password, with_inventories, data_dir, **options):
@@ -51,8 +54,13 @@ class Command(BaseCommand):
         else:
             created, existing = seed.seed_use_cases(code)
             self.stdout.write(f"Use cases of {code}: {created} created, {existing} already there.")
-        if with_inventories:
-            self._import_inventories(code, data_dir or seed.default_data_dir())
+        if with_inventories and settings.NODE_ROLE != "hub":
+            self.stdout.write(
+                "Reference registers are imported on the hub, which serves them to every agency: "
+                "none imported here."
+            )
+        elif with_inventories:
+            self._import_reference_registers(data_dir or seed.default_data_dir())
 
     def _write_logins(self, logins) -> None:
         self.stdout.write("Logins (admin at /admin/):")
@@ -61,13 +69,14 @@ class Command(BaseCommand):
             state = "created" if login.created else "exists"
             self.stdout.write(f"  {login.username} / {secret}  [{login.role}, {state}]")
 
-    def _import_inventories(self, code: str, data_dir: Path) -> None:
-        for path, fmt in ((data_dir / name, fmt) for name, fmt in seed.INVENTORIES):
+    def _import_reference_registers(self, data_dir: Path) -> None:
+        for name, register in seed.REFERENCE_REGISTERS:
+            path = data_dir / name
             if not path.is_file():
-                self.stdout.write(f"Inventory {path}: not found, skipped.")
+                self.stdout.write(f"Reference register {path}: not found, skipped.")
                 continue
             try:
-                report = seed.import_one(code, path, fmt)
+                report = import_reference_register(path=path, register_key=register)
             except SourceInvalid as exc:
                 raise CommandError(str(exc)) from None
-            self.stdout.write(f"Inventory {path.name}: {report.summary()}")
+            self.stdout.write(f"Reference register {path.name}: {report.summary()}")
