@@ -22,10 +22,9 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from catalogue import changes, selectors
+from catalogue import changes, query_text, selectors
 from catalogue.filters import FilterInvalid
 from catalogue.response_cache import cache_anonymous_get
-from registry import search as fulltext
 from registry.models import Agency, UseCase
 
 FEED_SIZE = 50
@@ -59,9 +58,8 @@ class UseCaseChangesFeed(Feed):
         for name in PAGE_ONLY_PARAMETERS:
             params.pop(name, None)
         query = params.get("search", "")
-        if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
-            limit = fulltext.MAX_QUERY_LENGTH
-            raise FilterInvalid({"search": [f"At most {limit} characters of text."]})
+        if errors := query_text.search_text_errors(query):
+            raise FilterInvalid({"search": errors})
         today = timezone.localdate()
         visible = selectors.visible_use_cases(user=request.user)
         live = selectors.search_use_cases(

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Avg,
     Case,
@@ -344,14 +345,33 @@ def catalogue_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
     return cached_counts(kind, qs, lambda: network_stats(qs, today=today))
 
 
+def hub_codes() -> set[str]:
+    """The codes of hub nodes: this node's own code when it runs as the hub (settings.NODE_ROLE),
+    and the agency code each peer of role hub gave in its GET node (sync.models.Peer). A hub
+    serves the network's catalogue and holds no use case of its own: it is no agency, so no list
+    of agencies shows it."""
+    codes = {settings.NODE_AGENCY} if settings.NODE_ROLE == "hub" else set()
+    try:
+        from sync.models import Peer
+    except ImportError:
+        return codes
+    return codes | set(
+        Peer.objects.filter(role="hub").exclude(agency="").values_list("agency", flat=True)
+    )
+
+
 def agency_summaries(*, user) -> QuerySet[Agency]:
-    """Every agency with `use_case_count`, the use cases of it that user may see, and their
-    `mean_completeness` (None without any)."""
+    """Every agency, not a hub (hub_codes), with `use_case_count`, the use cases of it that user
+    may see, and their `mean_completeness` (None without any)."""
     visible = Q(use_cases__publication_level__in=visible_levels(user=user))
-    return Agency.objects.annotate(
-        use_case_count=Count("use_cases", filter=visible),
-        mean_completeness=Avg("use_cases__completeness", filter=visible),
-    ).order_by("code")
+    return (
+        Agency.objects.exclude(code__in=hub_codes())
+        .annotate(
+            use_case_count=Count("use_cases", filter=visible),
+            mean_completeness=Avg("use_cases__completeness", filter=visible),
+        )
+        .order_by("code")
+    )
 
 
 __all__ = [
@@ -359,6 +379,7 @@ __all__ = [
     "FilterInvalid",
     "Page",
     "agency_summaries",
+    "hub_codes",
     "cached_counts",
     "catalogue_facet_counts",
     "catalogue_stats",

@@ -6,6 +6,7 @@ app_name = "catalogue"
 
 urlpatterns = [
     path("", views.catalogue, name="home"),
+    path("results/", views.catalogue_results, name="results"),
     # Any uid, so that a malformed one gets the catalogue's 404 page, not the resolver's.
     path("use-cases/<str:origin>/<str:uid>/", views.use_case_detail, name="use-case"),
     path("agencies/", views.agency_list, name="agency-list"),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from catalogue import changes, charts, selectors
+from catalogue import changes, charts, query_text, selectors
 from catalogue.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
 from catalogue.response_cache import cache_anonymous_get
 from registry import quality, services
@@ -58,7 +58,24 @@ OVERDUE_AFTER = "stage"
 
 @cache_anonymous_get
 def catalogue(request: HttpRequest) -> HttpResponse:
+    """The catalogue page: search, facets with counts, results; all state in the query string."""
+    return _catalogue(request, template="catalogue/catalogue.html")
+
+
+@cache_anonymous_get
+def catalogue_results(request: HttpRequest) -> HttpResponse:
+    """The catalogue page's facets and results alone, for the same query string: what
+    catalogue/static/catalogue/catalogue.js swaps into the page when a filter changes, instead
+    of reloading it. An address of its own, so that caches never mistake it for the page."""
+    response = _catalogue(request, template="catalogue/_catalogue_results.html")
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _catalogue(request: HttpRequest, *, template: str) -> HttpResponse:
     params = request.GET
+    if errors := query_text.query_errors(params, search_param=SEARCH_PARAM):
+        return _bad_request(request, errors)
     search = params.get(SEARCH_PARAM, "")
     visible = selectors.visible_use_cases(user=request.user)
     today = timezone.localdate()
@@ -96,7 +113,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "export_xlsx_url": _export_url("api:use-case-export-xlsx", params),
         "show_level": selectors.sees_network(request.user),
     }
-    return render(request, "catalogue/catalogue.html", context)
+    return render(request, template, context)
 
 
 @cache_anonymous_get
@@ -138,7 +155,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 @cache_anonymous_get
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = Agency.objects.filter(code=code).first()
-    if agency is None:
+    if agency is None or code in selectors.hub_codes():  # a hub is no agency
         return _not_found(request)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
     try:

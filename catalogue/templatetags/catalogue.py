@@ -19,26 +19,33 @@ from registry.validation import FIELDS
 
 register = template.Library()
 
-# The use-case page's sections, each a list of RECORD.md fields in reading order. Title, summary
-# and publication level are shown in the page head and provenance, `related` in its own section.
+# The use-case page's sections, each a list of RECORD.md fields in reading order: what the system
+# is for and does, then oversight and data, then the rest. Title, summary, stage and risk class
+# lead the page, publication level is in its provenance, `related` in a section of its own.
 GROUPS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     (
-        "what",
-        gettext_lazy("What"),
+        "purpose",
+        gettext_lazy("Purpose and what it does"),
+        ("purpose", "description", "benefits", "outputs", "techniques", "tags"),
+    ),
+    (
+        "oversight",
+        gettext_lazy("Oversight and data"),
         (
-            "language",
-            "description",
-            "purpose",
-            "benefits",
-            "outputs",
-            "techniques",
-            "tags",
-            "stage",
-            "started_on",
-            "operational_since",
-            "retired_on",
-            "next_review_on",
+            "human_oversight",
+            "affects_individuals",
+            "personal_data",
+            "dpia_status",
+            "legal_basis",
+            "data_sources",
+            "risks_and_mitigations",
+            "monitoring",
         ),
+    ),
+    (
+        "ai-act",
+        gettext_lazy("AI Act"),
+        ("ai_act_role", "ai_act_justification", "uses_gpai", "gpai_model", "eu_database_ref"),
     ),
     (
         "where",
@@ -46,55 +53,50 @@ GROUPS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
         ("regulatory_processes", "medicine_scope", "workplan_area", "business_unit"),
     ),
     (
-        "ai-act",
-        gettext_lazy("AI Act"),
-        (
-            "ai_act_role",
-            "ai_act_risk",
-            "ai_act_justification",
-            "uses_gpai",
-            "gpai_model",
-            "eu_database_ref",
-        ),
-    ),
-    (
-        "data",
-        gettext_lazy("Data and oversight"),
-        (
-            "affects_individuals",
-            "personal_data",
-            "dpia_status",
-            "legal_basis",
-            "data_sources",
-            "human_oversight",
-            "risks_and_mitigations",
-            "monitoring",
-        ),
+        "dates",
+        gettext_lazy("Dates"),
+        ("started_on", "operational_since", "retired_on", "next_review_on"),
     ),
     (
         "sourcing",
         gettext_lazy("Sourcing"),
         ("sourcing", "vendor", "product", "hosting", "code_url", "reusable"),
     ),
-    ("contact", gettext_lazy("Contact"), ("contact_email",)),
+    ("contact", gettext_lazy("Contact and language"), ("contact_email", "language")),
 )
-SHOWN_ELSEWHERE = frozenset({"title", "title_en", "summary", "related", "publication_level"})
+# In the page's head: title, summary, stage and AI Act risk class (KEY_FACTS).
+KEY_FACTS = ("stage", "ai_act_risk")
+SHOWN_ELSEWHERE = frozenset(
+    {"title", "title_en", "summary", "related", "publication_level", *KEY_FACTS}
+)
 
 
 @register.simple_tag
-def field_groups(use_case: UseCase, visible) -> list[dict]:
-    """The record's visible fields as [{id, heading, rows: [{name, label, value}]}]."""
+def field_groups(use_case: UseCase, visible) -> dict:
+    """The record's visible fields as {"groups": [{id, heading, rows: [{name, label, value}]}],
+    "not_stated": [label, ...]}: each group's stated fields in reading order, and the labels of
+    the empty ones gathered in one list, so the page has no row of 'Not stated' after another.
+    A field stated as false (a boolean) is stated."""
     visible = set(visible)
-    groups = []
+    groups, not_stated = [], []
     for group_id, heading, names in GROUPS:
-        rows = [
-            {"name": name, "label": field_label(name), "value": field_value(use_case, name)}
-            for name in names
-            if name in visible
-        ]
+        rows = []
+        for name in names:
+            if name not in visible:
+                continue
+            if _is_empty(getattr(use_case, name)):
+                not_stated.append(field_label(name))
+            else:
+                rows.append(
+                    {"name": name, "label": field_label(name), "value": field_value(use_case, name)}
+                )
         if rows:
             groups.append({"id": group_id, "heading": heading, "rows": rows})
-    return groups
+    return {"groups": groups, "not_stated": not_stated}
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == []
 
 
 def field_label(name: str) -> str:
@@ -105,7 +107,7 @@ def field_value(use_case: UseCase, name: str):
     """A field's value as a reader wants it: labels for codes, dates in words, links for URLs."""
     value = getattr(use_case, name)
     kind = FIELDS[name].kind
-    if value is None or value == "" or value == []:
+    if _is_empty(value):
         return _("Not stated")
     if kind == "language":
         return _language_name(value)

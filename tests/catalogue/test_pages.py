@@ -322,7 +322,7 @@ def test_bad_parameters_get_a_400_page_not_a_crash(client, catalogue_data, param
 
 def test_use_case_page_groups_fields_with_labels_not_codes(client, catalogue_data):
     html = client.get(use_case_url("DE-BFARM", TRANSLATION_UID)).content.decode()
-    for heading in ("What", "Where in the regulatory system", "AI Act", "Data and oversight"):
+    for heading in ("Purpose and what it does", "Oversight and data", "AI Act", "Dates"):
         assert f">{heading}</h2>" in html
     assert (
         "<dt>Regulatory processes</dt><dd>Product information, Communication and translation"
@@ -496,10 +496,14 @@ def test_bar_labels_link_from_the_data_table():
 
 def test_column_chart_draws_one_column_per_period():
     svg = str(
-        charts.column_chart([("2025-01", 1), ("2025-02", 3)], title="Over time", chart_id="o")
+        charts.column_chart(
+            charts.time_axis([{"month": "2025-01", "count": 1}, {"month": "2025-04", "count": 3}]),
+            title="Over time",
+            chart_id="o",
+        )
     )
     assert svg.count('<g class="column">') == 2
-    assert "<title>2025-02: 3</title>" in svg
+    assert "<title>2025 Q2: 3</title>" in svg
 
 
 def test_charts_escape_labels():

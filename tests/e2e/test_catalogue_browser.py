@@ -1,0 +1,192 @@
+"""The catalogue as a new reader uses it (issue 15), in real Chromium at 1280 px and at 390 px:
+filters that apply at once with the address following each change and the Back button restoring
+the previous results, filters folded above the results on a phone, a use-case page that leads
+with the point, axe on every page at both widths. Screenshots go to artifacts/screenshots/.
+
+Uses the browser, seeded data and helpers of tests/e2e/test_browser.py.
+"""
+
+import re
+
+import pytest
+
+from tests.catalogue.test_pages import TRANSLATION_UID
+from tests.e2e import test_browser
+from tests.e2e.test_browser import TIMEOUT_MS, WCAG_TAGS, result_titles, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# test_browser's fixtures, shared: one Chromium for its module, the same seeded catalogue.
+browser = test_browser.browser
+seeded = test_browser.seeded
+
+WIDE, PHONE = 1280, 390
+BFARM = "Federal Institute for Drugs (DE-BFARM)"
+ANSM = "Agence nationale de sécurité (FR-ANSM)"
+EVERYTHING = [
+    "Signal detection assistant for EudraVigilance",
+    "Signal detection on spontaneous reports",
+    "Übersetzung der Produktinformation",
+]
+USE_CASE = f"/use-cases/DE-BFARM/{TRANSLATION_UID}/"
+PAGES = [
+    "/",
+    "/?search=signal&stage=pilot",
+    "/?agency=DE-BFARM&sort=-title",
+    USE_CASE,
+    "/agencies/",
+    "/agencies/FR-ANSM/",
+    "/statistics/",
+]
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(width) -> a new tab of that width on the live server."""
+    contexts = []
+
+    def opened(width: int):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 900}
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+def mark_document(page) -> None:
+    """A property on this document's window: still there after a change only if the page was
+    not reloaded."""
+    page.evaluate("window.notReloaded = true")
+
+
+def not_reloaded(page) -> bool:
+    return page.evaluate("window.notReloaded === true")
+
+
+def sorted_titles(page) -> list[str]:
+    return sorted(result_titles(page))
+
+
+def test_a_ticked_facet_applies_at_once_and_back_restores_the_results(open_page, seeded):
+    page = open_page(WIDE)
+    page.goto("/")
+    assert sorted_titles(page) == EVERYTHING
+    assert not page.get_by_role("button", name="Apply filters").is_visible()
+    mark_document(page)
+
+    page.get_by_role("checkbox", name=BFARM).check()
+    page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    assert result_titles(page) == ["Übersetzung der Produktinformation"]
+    assert page.locator("#filter-chosen").inner_text() == "1 chosen"
+    assert page.evaluate("document.activeElement.value") == "DE-BFARM"
+
+    page.get_by_role("checkbox", name=ANSM).check()
+    page.wait_for_url(re.compile(r"agency=DE-BFARM&agency=FR-ANSM$"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 2")
+    screenshot(page, "catalogue-applied-at-once-1280")
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    assert not page.get_by_role("checkbox", name=ANSM).is_checked()
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    assert not page.get_by_role("checkbox", name=BFARM).is_checked()
+    assert not_reloaded(page)
+
+
+def test_the_sort_order_and_the_search_apply_without_a_reload(open_page, seeded):
+    page = open_page(WIDE)
+    page.goto("/")
+    mark_document(page)
+    page.get_by_label("Sort by").select_option("-title")
+    page.wait_for_url(re.compile(r"sort=-title"))
+    page.wait_for_function(
+        "document.querySelector('ol.results h3 a').textContent.startsWith('Übersetzung')"
+    )
+    page.get_by_label("Search use cases").fill("signal")
+    page.get_by_label("Search use cases").press("Enter")
+    page.wait_for_url(re.compile(r"search=signal&sort=-title"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 2")
+    assert page.title().startswith("Search: signal")
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    assert page.get_by_label("Search use cases").input_value() == ""
+    assert not_reloaded(page)
+
+
+def test_a_removed_filter_chip_applies_without_a_reload(open_page, seeded):
+    page = open_page(WIDE)
+    page.goto("/?agency=DE-BFARM&agency=FR-ANSM")
+    mark_document(page)
+    page.get_by_role("link", name=re.compile("Remove filter: Agency: Federal")).click()
+    page.wait_for_url(re.compile(r"/\?agency=FR-ANSM$"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    assert result_titles(page) == ["Signal detection on spontaneous reports"]
+    assert not_reloaded(page)
+
+
+def test_on_a_phone_the_results_come_first_and_the_filters_fold_above_them(open_page, seeded):
+    page = open_page(PHONE)
+    page.goto("/")
+    first_result = page.locator("ol.results > li").first.bounding_box()
+    assert first_result["y"] < 900, "the first result is on the first screen"
+    assert not page.get_by_role("checkbox", name=BFARM).is_visible()
+    screenshot(page, "catalogue-folded-390")
+
+    page.get_by_text("Filter", exact=True).click()
+    page.get_by_role("checkbox", name=BFARM).check()
+    page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    screenshot(page, "catalogue-filters-open-390")
+    page.get_by_role("button", name="Show the results").click()
+    assert not page.get_by_role("checkbox", name=BFARM).is_visible()
+    assert page.locator(".filter-panel summary").inner_text().endswith("1 chosen")
+
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+
+
+@pytest.mark.parametrize("width", [WIDE, PHONE])
+def test_the_use_case_page_leads_with_the_point_and_ends_with_provenance(open_page, seeded, width):
+    page = open_page(width)
+    page.goto(USE_CASE)
+    headings = page.locator("article h2").all_inner_texts()
+    assert headings[0] == "Purpose and what it does"
+    assert headings.index("Oversight and data") == 1
+    assert headings[-1] == "Provenance and identifiers"
+    tops = [
+        page.locator(selector).first.bounding_box()["y"]
+        for selector in ("h1", ".key-facts", "p.lead >> nth=1", "#group-purpose", ".not-stated")
+    ]
+    assert tops == sorted(tops)
+    facts = page.locator(".key-facts").inner_text()
+    assert "Federal Institute for Drugs" in facts and "Production" in facts
+    assert "Limited risk" in facts
+    screenshot(page, f"use-case-{width}")
+
+
+@pytest.mark.parametrize("width", [WIDE, PHONE])
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_passes_axe_at_both_widths(open_page, seeded, width, url):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = open_page(width)
+    page.goto(url)
+    page.locator("details.chart-data").evaluate_all("all => all.forEach(d => d.open = true)")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    problems = [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+    assert problems == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    name = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "home"
+    screenshot(page, f"axe-{name}-{width}")
