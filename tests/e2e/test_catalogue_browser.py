@@ -145,7 +145,7 @@ def test_on_a_phone_the_results_come_first_and_the_filters_fold_above_them(open_
     page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
     page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
     screenshot(page, "catalogue-filters-open-390")
-    page.get_by_role("button", name="Show the results").click()
+    page.get_by_role("button", name="Show 1 use case").click()
     assert not page.get_by_role("checkbox", name=BFARM).is_visible()
     assert page.locator(".filter-panel summary").inner_text().endswith("1 chosen")
 

@@ -82,6 +82,7 @@
     document.title = region.getAttribute("data-title");
     document.getElementById("filter-chosen").textContent = region.getAttribute("data-chosen");
     status.textContent = region.querySelector(".total").textContent.trim();
+    showResults.textContent = region.getAttribute("data-show");
     var focused = focusedId && !options.toResults ? document.getElementById(focusedId) : null;
     if (focused) {
       focused.focus({ preventScroll: true });
