@@ -26,7 +26,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView, exception_handler, set_rollback
 
-from catalogue import changes, exports_xlsx, linked_data, selectors
+from catalogue import changes, exports_xlsx, linked_data, query_text, selectors
 from catalogue.crosswalks import nl_register as nl_crosswalk
 from catalogue.filters import FILTERS, FilterInvalid
 from catalogue.response_cache import cache_anonymous_get
@@ -155,9 +155,8 @@ def catalogue_queryset(request, *, today=None):
         )
     except FilterInvalid as exc:
         raise exceptions.ValidationError(exc.errors) from None
-    if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
-        limit = fulltext.MAX_QUERY_LENGTH
-        raise exceptions.ValidationError({"search": [f"At most {limit} characters of text."]})
+    if errors := query_text.search_text_errors(query):
+        raise exceptions.ValidationError({"search": errors})
     return selectors.search_use_cases(qs, query=query), query
 
 
