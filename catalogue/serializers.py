@@ -23,6 +23,8 @@ from registry.validation import NETWORK_ONLY_FIELDS
 
 PROVENANCE_FIELDS = (
     "agency_name",
+    "reference_register",
+    "organisation",
     "country",
     "publication_level",
     "created",
@@ -55,6 +57,9 @@ def use_case_data(
         "origin": use_case.origin_id,
         "version": use_case.version,
         "agency_name": use_case.origin.name,
+        # A reference register's record is no agency's (registry.reference): say whose it is.
+        "reference_register": use_case.origin.name if use_case.is_reference else None,
+        "organisation": use_case.business_unit if use_case.is_reference else use_case.origin.name,
         "country": use_case.origin.country,
         "publication_level": use_case.publication_level,
         "created": wire_value(use_case.created),
@@ -89,6 +94,15 @@ class UseCaseSerializer(serializers.ModelSerializer):
     origin = serializers.CharField(source="origin_id", help_text="Origin agency code.")
     version = serializers.IntegerField()
     agency_name = serializers.CharField(source="origin.name")
+    reference_register = serializers.CharField(
+        allow_null=True,
+        help_text="For a record of a public register outside the network (the US federal AI "
+        "inventory, the Dutch algorithm register): the register's name; null for an agency's.",
+    )
+    organisation = serializers.CharField(
+        help_text="The body that runs the system: the agency, or for a reference register's "
+        "record the organisation the register names (e.g. 'HHS / FDA / CDER')."
+    )
     country = serializers.CharField(source="origin.country", help_text="Origin's country.")
     created = serializers.DateTimeField(help_text="When the row appeared on this node.")
     modified = serializers.DateTimeField(help_text="Last change at the origin.")

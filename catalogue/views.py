@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from catalogue import changes, charts, query_text, selectors
+from catalogue import changes, charts, query_text, registers, selectors
 from catalogue.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
 from catalogue.response_cache import cache_anonymous_get
 from registry import quality, services
@@ -149,7 +149,8 @@ def agency_list(request: HttpRequest) -> HttpResponse:
         selectors.visible_use_cases(user=request.user),
         lambda: list(selectors.agency_summaries(user=request.user)),
     )
-    return render(request, "catalogue/agency_list.html", {"nav": "agencies", "agencies": agencies})
+    context = {"nav": "agencies", "groups": registers.agency_groups(agencies)}
+    return render(request, "catalogue/agency_list.html", context)
 
 
 @cache_anonymous_get
@@ -271,7 +272,7 @@ def _facets(params, search, user, agency_names, today: dt.date) -> tuple[list[di
     ]
     position = names.index(OVERDUE_AFTER) + 1 if OVERDUE_AFTER in names else len(names)
     groups.insert(position, _overdue_group(params, counts[selectors.REVIEW_OVERDUE]["1"]))
-    return groups, total
+    return registers.split_agency_facet(groups), total
 
 
 def _overdue_group(params: QueryDict, count: int) -> dict:

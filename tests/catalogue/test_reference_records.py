@@ -1,0 +1,119 @@
+"""Records of reference registers (registry.reference) in the catalogue: labelled as such on every
+card, page and export, kept apart from the network's agencies, and found as similar use cases."""
+
+import csv
+import io
+
+import pytest
+from django.conf import settings
+
+from registry import vocabularies as v
+from tests.factories import AgencyFactory, UseCaseFactory
+
+US = "REF-US-OMB"
+LABEL = "US federal AI inventory — HHS / FDA / CDER"
+NOTE = "reference record, not an agency of the network"
+
+
+@pytest.fixture
+def records(db):
+    ema = AgencyFactory(code=settings.NODE_AGENCY, name="European Medicines Agency", country="EU")
+    AgencyFactory(code="DE-BFARM", name="BfArM", country="DE")
+    register = AgencyFactory(
+        code=US,
+        name="US Federal AI Use Case Inventory (OMB, 2025)",
+        country="US",
+        kind=v.AgencyKind.REFERENCE_REGISTER,
+    )
+    own = UseCaseFactory(
+        origin=ema, publication_level="public", title="Duplicate ICSR detection in EudraVigilance"
+    )
+    fda = UseCaseFactory(
+        origin=register,
+        publication_level="public",
+        title="Duplicate adverse event report detection in FAERS",
+        business_unit="HHS / FDA / CDER",
+        summary="Flags likely duplicate reports in the FDA adverse event reporting system.",
+        description="Record linkage over FAERS reports.",
+        data_sources=["FAERS"],
+    )
+    return own, fda
+
+
+def test_a_result_card_names_the_register_and_the_organisation(client, records):
+    page = client.get("/", {"search": "duplicate"}).content.decode()
+    assert LABEL in page
+    assert NOTE in page
+
+
+def test_the_use_case_page_says_who_runs_it_and_that_it_is_no_agency(client, records):
+    _, fda = records
+    page = client.get(f"/use-cases/{US}/{fda.uid}/").content.decode()
+    assert '<dd id="run-by">HHS / FDA / CDER</dd>' in page
+    assert "Source register (not an agency)" in page
+    assert f"{LABEL}: a reference record from a public register outside the network" in page
+
+
+def test_an_agency_record_carries_no_reference_label(client, records):
+    own, _ = records
+    page = client.get(f"/use-cases/{own.origin_id}/{own.uid}/").content.decode()
+    assert 'id="reference-note"' not in page
+    assert NOTE not in client.get("/", {"search": "EudraVigilance"}).content.decode()
+
+
+def test_the_agency_facet_keeps_the_network_apart_from_other_registers(client, records):
+    facets = client.get("/").context["facets"]
+    agency_groups = [group for group in facets if group["param"] == "agency"]
+    assert [str(group["label"]) for group in agency_groups] == [
+        "Network agencies",
+        "Other public registers",
+    ]
+    network, registers = ([o["value"] for o in g["options"]] for g in agency_groups)
+    assert US not in network and settings.NODE_AGENCY in network
+    assert registers == [US]
+
+
+def test_the_agency_list_shows_registers_under_their_own_heading_and_never_the_hub(
+    client, records, settings
+):
+    settings.NODE_ROLE, settings.NODE_AGENCY = "hub", "EMRN-HUB"
+    AgencyFactory(code="EMRN-HUB", name="Network hub", country="EU")
+    groups = client.get("/agencies/").context["groups"]
+    (network_heading, network), (registers_heading, registers) = groups
+    assert (str(network_heading), str(registers_heading)) == (
+        "Network agencies",
+        "Other public registers",
+    )
+    assert [a.code for a in registers] == [US]
+    assert US not in [a.code for a in network]
+    assert "EMRN-HUB" not in [a.code for a in network + registers]
+
+
+def test_exports_and_the_api_carry_the_register_and_the_organisation(anon_client, records):
+    own, fda = records
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(anon_client.get("/api/v1/use-cases/export.csv").streaming_content).decode()
+            )
+        )
+    )
+    by_uid = {row["uid"]: row for row in rows}
+    assert (
+        by_uid[str(fda.uid)]["reference_register"] == "US Federal AI Use Case Inventory (OMB, 2025)"
+    )
+    assert by_uid[str(fda.uid)]["organisation"] == "HHS / FDA / CDER"
+    assert by_uid[str(own.uid)]["reference_register"] == ""
+    assert by_uid[str(own.uid)]["organisation"] == "European Medicines Agency"
+    data = anon_client.get(f"/api/v1/use-cases/{US}/{fda.uid}/").json()
+    assert (data["reference_register"], data["organisation"]) == (
+        "US Federal AI Use Case Inventory (OMB, 2025)",
+        "HHS / FDA / CDER",
+    )
+
+
+def test_similar_use_cases_include_what_a_register_records(anon_client, records):
+    own, fda = records
+    similar = anon_client.get(f"/api/v1/use-cases/{own.origin_id}/{own.uid}/similar/").json()
+    assert [item["uid"] for item in similar["results"]] == [str(fda.uid)]
+    assert similar["results"][0]["organisation"] == "HHS / FDA / CDER"
