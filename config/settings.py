@@ -233,6 +233,26 @@ SYNC_HEALTHY_WITHIN_SECONDS = env_int(
 # How long the hub keeps its ledger of exchanges with agencies.
 SYNC_LEDGER_DAYS = env_int("SYNC_LEDGER_DAYS", 90)
 
+# Peers, tokens and transport (docs/security.md: Peers and tokens, Transport) ------------------
+# A received version more than this above the stored one is refused (sync/receiver.py).
+SYNC_MAX_VERSION_LEAP = env_int("SYNC_MAX_VERSION_LEAP", 1000)
+# After `issue_peer_token --rotate`, the agency's older tokens keep working this long.
+PEER_TOKEN_OVERLAP_HOURS = env_int("PEER_TOKEN_OVERLAP_HOURS", 24)
+# CA certificates the sync client trusts for https peers (a PEM file); empty: the certifi bundle.
+SYNC_CA_BUNDLE = env_str("SYNC_CA_BUNDLE", "")
+if SYNC_CA_BUNDLE and not Path(SYNC_CA_BUNDLE).is_file():
+    raise ImproperlyConfigured(f"SYNC_CA_BUNDLE={SYNC_CA_BUNDLE!r} is not a file")
+# Trust X-Forwarded-Proto only behind the proxy that sets it (docker/Caddyfile): anywhere else a
+# client could claim https itself.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SERVED_OVER_HTTPS = env_str("SITE_URL", "").startswith("https://")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", SERVED_OVER_HTTPS)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SERVED_OVER_HTTPS and not DEBUG else 0
+)
+
 # E-mail notices (registry/notices.py), sent by the Celery worker. EMAIL_URL, else the usual
 # EMAIL_* variables (SMTP when EMAIL_HOST is set), else files in $DATA_DIR/mail: no server needed.
 EMAIL_SCHEMES = {

@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -72,8 +73,38 @@ class AgencyLedgerAdmin(admin.ModelAdmin):
         return getattr(obj, self.agency_field) == user.agency_id
 
 
+class PeerForm(forms.ModelForm):
+    """The outbound token is written, never shown: the page never sends it back to a browser."""
+
+    token = forms.CharField(
+        label=_("token"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Issued by the peer (issue_peer_token there). Not shown again: leave blank to keep "
+            "the current token, or enter the new one to rotate (the peer keeps the old one "
+            "valid for its overlap window)."
+        ),
+    )
+
+    class Meta:
+        model = Peer
+        fields = ["name", "url", "agency", "role", "token", "push", "pull", "enabled",
+                  "auth_failed"]  # fmt: skip
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data.get("token")
+        if token:
+            return token
+        if self.instance.pk:
+            return self.instance.token
+        raise forms.ValidationError(_("Enter the token the peer issued to this node."))
+
+
 @admin.register(Peer)
 class PeerAdmin(admin.ModelAdmin):
+    form = PeerForm
     list_display = [
         "name",
         "url",
@@ -88,8 +119,6 @@ class PeerAdmin(admin.ModelAdmin):
     ]
     list_filter = ["enabled", "auth_failed"]
     readonly_fields = [
-        "agency",
-        "role",
         "last_attempt_at",
         "last_success_at",
         "consecutive_failures",
@@ -97,7 +126,8 @@ class PeerAdmin(admin.ModelAdmin):
         "last_error",
         "lease_expires_at",
     ]
-    fields = ["name", "url", "token", "push", "pull", "enabled", "auth_failed", *readonly_fields]
+    fields = ["name", "url", "agency", "role", "token", "push", "pull", "enabled", "auth_failed",
+              *readonly_fields]  # fmt: skip
     actions = ["sync_now"]
 
     @admin.display(description=_("health"))
@@ -418,10 +448,10 @@ admin.site.register(UseCase, UseCaseWithNetworkStatusAdmin)
 
 @admin.register(PeerToken)
 class PeerTokenAdmin(admin.ModelAdmin):
-    list_display = ["agency", "note", "created", "last_used", "revoked_at"]
+    list_display = ["agency", "note", "created", "last_used", "expires_at", "revoked_at"]
     list_filter = ["agency"]
-    readonly_fields = ["agency", "created", "last_used", "revoked_at"]
-    fields = ["agency", "note", "created", "last_used", "revoked_at"]
+    readonly_fields = ["agency", "created", "last_used", "expires_at", "revoked_at"]
+    fields = ["agency", "note", "created", "last_used", "expires_at", "revoked_at"]
     actions = ["revoke"]
 
     @admin.action(description=_("Revoke the selected tokens"))

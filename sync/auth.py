@@ -4,6 +4,8 @@ only as a hash, revocable at once."""
 import datetime as dt
 import secrets
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,12 +24,26 @@ def issue_token(*, agency: str, note: str = "") -> tuple[PeerToken, str]:
     return peer_token, token
 
 
+def rotate_token(*, agency: str, note: str = "") -> tuple[PeerToken, str, int]:
+    """A new token for `agency`, its older active tokens valid for PEER_TOKEN_OVERLAP_HOURS more
+    (so the agency can switch to the new one without a gap); returns the new token's row, its
+    clear text (shown once) and how many older tokens now expire."""
+    until = timezone.now() + dt.timedelta(hours=settings.PEER_TOKEN_OVERLAP_HOURS)
+    with transaction.atomic():
+        peer_token, token = issue_token(agency=agency, note=note)
+        older = PeerToken.objects.active().filter(agency=agency).exclude(pk=peer_token.pk)
+        expiring = older.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=until))
+        count = expiring.update(expires_at=until)
+    return peer_token, token, count
+
+
 def revoke_tokens(tokens) -> int:
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def authenticate(authorization: str | None) -> PeerToken | None:
-    """The active token named by an `Authorization: Bearer ...` header, or None."""
+    """The active token (not revoked, not past its rotation overlap) named by an
+    `Authorization: Bearer ...` header, or None."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

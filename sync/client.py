@@ -60,6 +60,8 @@ class PeerClient:
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {self.token}"
             session.headers["Accept"] = "application/json"
+            # https peers are verified against SYNC_CA_BUNDLE (a private CA), else certifi's.
+            session.verify = settings.SYNC_CA_BUNDLE or True
             self._local.session = session
             self._sessions.append(session)
         return session

@@ -6,6 +6,8 @@ node talks to, how far it got with each of them, and what happened on each run.
 
 import hashlib
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,8 +20,11 @@ def hash_token(token: str) -> str:
 
 
 class PeerTokenQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(revoked_at__isnull=True)
+    def active(self, now=None):
+        """Neither revoked nor past the end of its rotation overlap."""
+        now = now or timezone.now()
+        live = models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        return self.filter(live, revoked_at__isnull=True)
 
 
 class PeerToken(models.Model):
@@ -30,6 +35,8 @@ class PeerToken(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # Set when a newer token for the agency was issued by rotation: both work until then.
+    expires_at = models.DateTimeField(_("valid until"), null=True, blank=True)
     last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     objects = PeerTokenQuerySet.as_manager()
@@ -40,12 +47,23 @@ class PeerToken(models.Model):
         verbose_name_plural = _("peer tokens")
 
     def __str__(self) -> str:
-        state = "revoked" if self.revoked_at else "active"
+        state = "active" if self.is_active else "revoked" if self.revoked_at else "expired"
         return f"{self.agency} ({state}, issued {self.created:%Y-%m-%d})"
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        expired = self.expires_at is not None and self.expires_at <= timezone.now()
+        return self.revoked_at is None and not expired
+
+
+class PeerRole(models.TextChoices):
+    HUB = "hub", _("hub: may send records of every origin")
+    AGENCY = "agency", _("agency: may send its own records only")
+
+
+def default_peer_role() -> str:
+    """An agency node's peer is its hub; the hub's peers are agencies (it has no hub)."""
+    return PeerRole.AGENCY if settings.NODE_ROLE == "hub" else PeerRole.HUB
 
 
 class Peer(models.Model):
@@ -59,9 +77,26 @@ class Peer(models.Model):
     push = models.BooleanField(_("push own changes"), default=True)
     pull = models.BooleanField(_("pull its feed"), default=True)
     enabled = models.BooleanField(_("enabled"), default=True)
-    # Learned from the peer's GET node.
-    agency = models.CharField(_("peer agency"), max_length=32, blank=True, editable=False)
-    role = models.CharField(_("peer role"), max_length=16, blank=True, editable=False)
+    # Who the peer is, as this node's admin configured it (never learned from the peer's own
+    # GET node, which anyone answering at the URL can forge): the engine checks the peer's
+    # description against it and refuses a peer that claims to be someone else.
+    agency = models.CharField(
+        _("peer agency"),
+        max_length=32,
+        blank=True,
+        validators=[agency_code_validator],
+        help_text=_("The peer's agency code. Required for an agency; optional for the hub."),
+    )
+    role = models.CharField(
+        _("peer role"),
+        max_length=16,
+        blank=True,
+        choices=PeerRole.choices,
+        help_text=_(
+            "Only the hub may send other agencies' records. Blank: the hub on an agency node, "
+            "an agency on the hub."
+        ),
+    )
     # Health and retry state.
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
@@ -93,6 +128,16 @@ class Peer(models.Model):
                 self.auth_failed = False
                 self.next_attempt_at = None
         super().save(*args, **kwargs)
+
+    @property
+    def trusted_role(self) -> str:
+        return self.role or default_peer_role()
+
+    def clean(self) -> None:
+        if self.trusted_role == PeerRole.HUB and settings.NODE_ROLE == "hub":
+            raise ValidationError({"role": _("The hub has no hub: its peers are agencies.")})
+        if self.trusted_role == PeerRole.AGENCY and not self.agency:
+            raise ValidationError({"agency": _("Name the agency this peer is.")})
 
     def is_due(self, now=None) -> bool:
         now = now or timezone.now()

@@ -61,7 +61,18 @@ def receive(
 
 
 def _decide(envelope: Envelope, stored: StoredState | None) -> Decision:
-    """Rule 3: only a higher version applies; a node's own records never change from outside."""
+    """Rule 3: only a higher version applies; a node's own records never change from outside.
+    A version more than SYNC_MAX_VERSION_LEAP above the stored one (or above none) is no way to
+    take a record over: the origin raises versions one by one, so the jump is a forgery or a
+    fault, and applying it would answer the true owner's next edits `stale`."""
+    leap = settings.SYNC_MAX_VERSION_LEAP
+    if envelope.version > (stored.version if stored else 0) + leap:
+        return REJECTED, {
+            "version": [
+                f"Version {envelope.version} is more than {leap} above the version stored here "
+                f"({stored.version if stored else 'none'}): refused."
+            ]
+        }
     if stored is None or envelope.version > stored.version:
         status, errors = APPLIED, None
     elif envelope.version < stored.version:

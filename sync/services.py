@@ -24,7 +24,15 @@ from registry.feed import START, Position
 from registry.models import UseCase
 from sync import notices, protocol, receiver, serving
 from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
-from sync.models import Checkpoint, Direction, Peer, RefusalStatus, Rejection, SyncRun
+from sync.models import (
+    Checkpoint,
+    Direction,
+    Peer,
+    PeerRole,
+    RefusalStatus,
+    Rejection,
+    SyncRun,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,7 @@ def database_now() -> dt.datetime:
 def due_peer_ids(now: dt.datetime | None = None) -> list[int]:
     hub_peer_from_settings()
     now = now or database_now()
+    close_abandoned_runs(now)
     return list(
         Peer.objects.filter(enabled=True, auth_failed=False)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -98,6 +107,10 @@ class LeaseLost(Exception):
     """This worker's lease expired and another worker took it: that one syncs the peer now."""
 
 
+class IdentityMismatch(PeerError):
+    """The peer is not who this node's configuration says it is."""
+
+
 def acquire_lease(peer: Peer, *, now: dt.datetime | None = None) -> str | None:
     owner = uuid.uuid4().hex
     now = now or database_now()
@@ -105,7 +118,30 @@ def acquire_lease(peer: Peer, *, now: dt.datetime | None = None) -> str | None:
     taken = Peer.objects.filter(free, pk=peer.pk).update(
         lease_owner=owner, lease_expires_at=now + lease_duration()
     )
-    return owner if taken else None
+    if not taken:
+        return None
+    # Whoever held the lease before is gone (it released it or let it expire): a run it left
+    # open will never finish.
+    _close_abandoned(SyncRun.objects.filter(peer=peer), now)
+    return owner
+
+
+ABANDONED_RUN_ERROR = "Abandoned: the worker stopped mid-run (its lease on the peer expired)."
+
+
+def close_abandoned_runs(now: dt.datetime | None = None) -> int:
+    """Close as failed every run left open by a worker that was killed: its peer's lease has
+    expired or was released. Called by every cycle, so a peer that is never synced again does
+    not show 'running' forever. Returns how many runs were closed."""
+    now = now or database_now()
+    held = Q(peer__lease_expires_at__gte=now)
+    return _close_abandoned(SyncRun.objects.exclude(held), now)
+
+
+def _close_abandoned(runs, now: dt.datetime) -> int:
+    return runs.filter(finished__isnull=True, started__lt=now).update(
+        finished=now, error=ABANDONED_RUN_ERROR
+    )
 
 
 def renew_lease(peer: Peer, owner: str) -> bool:
@@ -178,7 +214,7 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
     failure = None
     try:
         node = client.node()
-        _learn_identity(peer, node)
+        _check_identity(peer, node)
         if run.direction == Direction.PUSH:
             push_changes(peer, client, run, owner, node)
         else:
@@ -198,15 +234,25 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
     return failure
 
 
-def _learn_identity(peer: Peer, node: dict) -> None:
+def _check_identity(peer: Peer, node: dict) -> None:
+    """The peer's GET node must describe the peer this node's admin configured (PROTOCOL.md
+    rule 1: who a peer is comes from its token and configuration, never from its own words).
+    A peer that claims another agency or role is refused before anything is read from it."""
     agency, role = str(node.get("agency", "")), str(node.get("role", ""))
     if protocol.PROTOCOL_VERSION not in (node.get("protocol") or []):
         raise PeerError(f"The peer speaks protocol {node.get('protocol')!r}, not 1.")
     if not protocol.AGENCY_CODE_RE.fullmatch(agency) or role not in ("agency", "hub"):
         raise PeerError("The peer's node description lacks a valid agency or role.")
-    if (peer.agency, peer.role) != (agency, role):
-        peer.agency, peer.role = agency, role
-        Peer.objects.filter(pk=peer.pk).update(agency=agency, role=role)
+    expected_role, expected_agency = peer.trusted_role, peer.agency
+    if expected_role == PeerRole.HUB and settings.NODE_ROLE == "hub":
+        raise IdentityMismatch("This node is the hub: no peer of it may act as a hub.")
+    if expected_role == PeerRole.AGENCY and not expected_agency:
+        raise IdentityMismatch("The peer's agency is not configured: set it in admin (Peers).")
+    if role != expected_role or (expected_agency and agency != expected_agency):
+        raise IdentityMismatch(
+            f"The peer describes itself as {agency} ({role}) but is configured as "
+            f"{expected_agency or 'any agency'} ({expected_role}): nothing was read from it."
+        )
 
 
 def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) -> None:
@@ -374,7 +420,8 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
     feed_id = str(node.get("feed_id", ""))
     checkpoint = _checkpoint(peer, Direction.PULL)
     cursor = checkpoint.cursor if checkpoint.feed_id == feed_id and checkpoint.cursor else None
-    may_send = _origin_rule(node)
+    may_send = _origin_rule(peer)
+    received_from = peer.agency or node["agency"]
     size = min(settings.SYNC_PULL_PAGE_SIZE, protocol.MAX_LIMIT)
     for _ in range(MAX_PAGES):
         try:
@@ -391,7 +438,7 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
             continue
         with transaction.atomic():
             results = receiver.receive(
-                page["changes"], received_from=node["agency"], may_send=may_send
+                page["changes"], received_from=received_from, may_send=may_send
             )
             _remember_divergences(peer, page["changes"], results)
             if page["next"] != cursor:
@@ -444,12 +491,12 @@ def _remember_divergences(peer: Peer, changes: list, results: list[dict]) -> Non
         )
 
 
-def _origin_rule(node: dict) -> Callable[[str], bool]:
-    """From a hub, any origin (the network feed); from an agency, only that agency's records."""
-    if node.get("role") == "hub":
+def _origin_rule(peer: Peer) -> Callable[[str], bool]:
+    """From the configured hub, any origin (the network feed); from an agency, only that
+    agency's records. Configuration decides, never the peer's description of itself."""
+    if peer.trusted_role == PeerRole.HUB:
         return lambda origin: True
-    agency = node.get("agency")
-    return lambda origin: origin == agency
+    return lambda origin: origin == peer.agency
 
 
 # Checkpoints and counts -------------------------------------------------------------------------
@@ -484,4 +531,5 @@ def _count(run: SyncRun, results: list[dict]) -> None:
 def sync_all(*, force: bool = False) -> list[CycleResult]:
     """One cycle with every enabled peer, each failure contained to its peer."""
     hub_peer_from_settings()
+    close_abandoned_runs()
     return [sync_peer(peer, force=force) for peer in Peer.objects.filter(enabled=True)]

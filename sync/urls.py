@@ -7,4 +7,5 @@ app_name = "federation"
 urlpatterns = [
     re_path(r"^node/?$", views.node, name="node"),
     re_path(r"^changes/?$", views.changes, name="changes"),
+    re_path(r"", views.not_found),
 ]

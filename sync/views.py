@@ -71,10 +71,19 @@ def peer_required(view):
     return wrapper
 
 
+# Exempt from CSRF like every federation endpoint (no cookies here): a POST gets the 405 problem,
+# not Django's HTML CSRF page.
+@csrf_exempt
 @problem_on_error
 @allow("GET", "HEAD")
 def node(request: HttpRequest) -> HttpResponse:
     return json_response(protocol.node_description(serving.served_feed_id()))
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """Any other path under /federation/: a problem body, whatever the method (rule 5)."""
+    return problem(404, "Not found", f"No federation endpoint at {request.path}.")
 
 
 @csrf_exempt

@@ -234,6 +234,7 @@ def test_the_pull_checkpoint_is_saved_in_the_same_transaction_as_the_batch(hub, 
 
 
 def test_a_pull_from_an_agency_accepts_only_that_agencys_records(mocked, peer):
+    Peer.objects.filter(pk=peer.pk).update(agency="FR-ANSM", role="agency")
     agency = FakeHub(mocked, agency="FR-ANSM", role="agency")
     agency.feed = [envelope(origin="FR-ANSM"), envelope(origin="IT-AIFA")]
     run = sync(peer).runs[1]

@@ -37,7 +37,8 @@ def hub():
 
 @pytest.fixture
 def peer(db):
-    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
+    # Who the hub is comes from this node's configuration, never from its GET node.
+    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token", agency="EMRN-HUB")
 
 
 def publish(**overrides) -> UseCase:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,10 +14,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("agency", help="The calling peer's agency code, e.g. DE-BFARM")
         parser.add_argument("--note", default="", help="What the token is for")
+        parser.add_argument(
+            "--rotate",
+            action="store_true",
+            help="Replace the agency's tokens: they keep working for PEER_TOKEN_OVERLAP_HOURS",
+        )
 
-    def handle(self, *args, agency: str, note: str, **options):
+    def handle(self, *args, agency: str, note: str, rotate: bool, **options):
         try:
-            peer_token, token = auth.issue_token(agency=agency, note=note)
+            if rotate:
+                peer_token, token, expiring = auth.rotate_token(agency=agency, note=note)
+                self.stdout.write(
+                    f"{expiring} older token(s) of {agency} stay valid for "
+                    f"{settings.PEER_TOKEN_OVERLAP_HOURS} hour(s)."
+                )
+            else:
+                peer_token, token = auth.issue_token(agency=agency, note=note)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(
