@@ -28,7 +28,7 @@ from rest_framework.views import APIView, exception_handler, set_rollback
 
 from catalogue import changes, exports_xlsx, linked_data, query_text, selectors
 from catalogue.crosswalks import nl_register as nl_crosswalk
-from catalogue.filters import FILTERS, FilterInvalid
+from catalogue.filters import FILTERS, FilterInvalid, check_parameters
 from catalogue.response_cache import cache_anonymous_get
 from catalogue.serializers import (
     AgencyListSerializer,
@@ -41,6 +41,7 @@ from catalogue.serializers import (
     json_chunks,
     use_case_data,
 )
+from config.client_ip import client_ip
 from registry import search as fulltext
 from registry.models import Agency, UseCase
 
@@ -95,6 +96,10 @@ class CatalogueAnonThrottle(AnonRateThrottle):
     def get_rate(self):
         return settings.API_ANON_THROTTLE or None
 
+    def get_ident(self, request):
+        """The client's address as every limit of this node reads it (config/client_ip.py)."""
+        return client_ip(request)
+
     def allow_request(self, request, view):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
@@ -128,9 +133,20 @@ class CatalogueView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [CatalogueAnonThrottle]
     renderer_classes = [JSONRenderer]
+    # The query parameters the view accepts (parameter_names of its OpenAPI parameters); any
+    # other is refused with a 400 naming these. None: the view reads none and checks none.
+    query_parameters: tuple[str, ...] | None = None
 
     def get_exception_handler(self):
         return problem_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.query_parameters is not None:
+            try:
+                check_parameters(request.query_params, allowed=self.query_parameters)
+            except FilterInvalid as exc:
+                raise exceptions.ValidationError(exc.errors) from None
 
 
 class NotFoundView(CatalogueView):
@@ -233,6 +249,14 @@ LIST_PARAMETERS = [
         description=f"1 to {selectors.MAX_PAGE_SIZE} (larger is capped).",
     ),
 ]
+
+
+def parameter_names(parameters: list[OpenApiParameter]) -> tuple[str, ...]:
+    """The names a view documents, which are the names it accepts (CatalogueView)."""
+    return tuple(parameter.name for parameter in parameters)
+
+
+FILTERED_PARAMETERS = [*_filter_parameters(), SEARCH_PARAMETER]
 PROBLEMS = {
     (400, PROBLEM_CONTENT_TYPE): OpenApiResponse(
         ProblemSerializer, description="Bad parameters (named in errors)."
@@ -282,6 +306,8 @@ EXAMPLE_QUALITY = {
 
 
 class UseCaseListView(CatalogueView):
+    query_parameters = parameter_names([*LIST_PARAMETERS, *changes.OPENAPI_PARAMETERS])
+
     @extend_schema(
         operation_id="use_cases_list",
         summary="List and search use cases",
@@ -412,12 +438,14 @@ class SimilarUseCasesView(CatalogueView):
 
 
 class FacetsView(CatalogueView):
+    query_parameters = parameter_names(FILTERED_PARAMETERS)
+
     @extend_schema(
         operation_id="facets",
         summary="Counts per value",
         description="For the use cases matching the same filters and search as the list: how "
         "many have each value of each enumerated field, agency and country.",
-        parameters=[*_filter_parameters(), SEARCH_PARAMETER],
+        parameters=FILTERED_PARAMETERS,
         responses={200: FacetsSerializer, **PROBLEMS},
         examples=[
             OpenApiExample(
@@ -445,6 +473,8 @@ class FacetsView(CatalogueView):
 
 
 class StatsView(CatalogueView):
+    query_parameters = parameter_names(FILTERED_PARAMETERS)
+
     @extend_schema(
         operation_id="stats",
         summary="Aggregates",
@@ -453,7 +483,7 @@ class StatsView(CatalogueView):
         "record itself; `created` is node-local and left out). `quality`: completeness and "
         "compliance checks overall, per agency and per risk class (review_overdue as of "
         "today). Same filters as the list.",
-        parameters=[*_filter_parameters(), SEARCH_PARAMETER],
+        parameters=FILTERED_PARAMETERS,
         responses={200: StatsSerializer, **PROBLEMS},
         examples=[
             OpenApiExample(
@@ -565,6 +595,7 @@ EXPORT_PARAMETERS = [*_filter_parameters(), SEARCH_PARAMETER, LIST_PARAMETERS[-3
 
 class CSVExportView(ExportView):
     renderer_classes = [CSVRenderer]
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
     export_format = "csv"
 
     @extend_schema(
@@ -591,6 +622,7 @@ class CSVExportView(ExportView):
 
 
 class JSONExportView(ExportView):
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
     export_format = "json"
 
     @extend_schema(
@@ -614,6 +646,8 @@ class XLSXRenderer(CSVRenderer):
 
 class XLSXExportView(CatalogueView):
     renderer_classes = [XLSXRenderer]
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
 
     @extend_schema(
         operation_id="use_cases_export_xlsx",
@@ -699,6 +733,8 @@ class UseCaseLinkedDataView(LinkedDataView):
 
 
 class LinkedDataExportView(LinkedDataView):
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
+
     @extend_schema(
         operation_id="use_cases_export_linked_data",
         summary="Export the catalogue as linked data",
@@ -779,6 +815,8 @@ class NLRegisterUseCaseView(CatalogueView):
 
 
 class NLRegisterExportView(CatalogueView):
+    query_parameters = parameter_names(EXPORT_PARAMETERS)
+
     @extend_schema(
         operation_id="use_cases_export_nl_register",
         summary="Export for the Dutch algorithm register",

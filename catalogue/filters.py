@@ -7,7 +7,7 @@ different parameters combine with AND. List fields (techniques, ...) match by co
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,22 @@ def raw_values(params: Mapping, name: str) -> list[str]:
     return [value for value in values if value]
 
 
+def check_parameters(params: Mapping, *, allowed: Iterable[str]) -> None:
+    """FilterInvalid naming each parameter of params that is not in allowed, with the allowed
+    names, so that a misspelt filter (`stages=pilot`) is refused instead of ignored. A view's
+    allowed names are FILTERS plus its own few (allowed_parameters)."""
+    allowed = list(dict.fromkeys(allowed))
+    unknown = [name for name in params if name not in allowed]
+    if unknown:
+        message = f"Unknown parameter. Allowed: {', '.join(sorted(allowed))}."
+        raise FilterInvalid({name[:40]: [message] for name in unknown})
+
+
+def allowed_parameters(*own: str) -> tuple[str, ...]:
+    """The query parameters of a view that takes the catalogue filters: FILTERS and own."""
+    return (*FILTERS, *own)
+
+
 def allowed_filters(*, network: bool) -> dict[str, Filter]:
     """Anonymous visitors may not filter on network-tier fields (that would reveal them)."""
     return {name: f for name, f in FILTERS.items() if network or not f.network_only}
@@ -124,7 +140,7 @@ def allowed_filters(*, network: bool) -> dict[str, Filter]:
 def parse_filters(params: Mapping, *, network: bool) -> dict[str, Any]:
     """Each known filter parameter in params, checked and normalised: a list of values for the
     enumerations, agency and country (upper case), one bool or date otherwise. FilterInvalid
-    names every bad one; unknown parameters are ignored."""
+    names every bad one; other parameters are left to the caller (check_parameters)."""
     errors: dict[str, list[str]] = {}
     parsed: dict[str, Any] = {}
     for name, spec in FILTERS.items():

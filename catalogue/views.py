@@ -17,8 +17,15 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from catalogue import changes, charts, query_text, registers, selectors
-from catalogue.filters import FILTERS, TRUE_WORDS, FilterInvalid, raw_values
+from catalogue import changes, charts, query_text, registers, selectors, statistics_page
+from catalogue.filters import (
+    FILTERS,
+    TRUE_WORDS,
+    FilterInvalid,
+    allowed_parameters,
+    check_parameters,
+    raw_values,
+)
 from catalogue.response_cache import cache_anonymous_get
 from registry import quality, services
 from registry import vocabularies as v
@@ -41,7 +48,6 @@ SORT_OPTIONS = [
     ("ai_act_risk", _("AI Act risk class")),
 ]
 SIMILAR_LIMIT = 5
-MAX_MONTHS = 12 * 50
 PAGE_FACETS = [
     ("agency", _("Agency")),
     ("country", _("Country")),
@@ -52,6 +58,8 @@ PAGE_FACETS = [
     ("workplan_area", _("Workplan area")),
     ("medicine_scope", _("Medicine scope")),
 ]
+# What the catalogue page accepts (any other parameter is refused with a 400 naming these).
+CATALOGUE_PARAMETERS = allowed_parameters(SEARCH_PARAM, SORT_PARAM, CURSOR_PARAM, PAGE_NUMBER_PARAM)
 # The review filter's box goes after this facet's.
 OVERDUE_AFTER = "stage"
 
@@ -76,6 +84,10 @@ def _catalogue(request: HttpRequest, *, template: str) -> HttpResponse:
     params = request.GET
     if errors := query_text.query_errors(params, search_param=SEARCH_PARAM):
         return _bad_request(request, errors)
+    try:
+        check_parameters(params, allowed=CATALOGUE_PARAMETERS)
+    except FilterInvalid as exc:
+        return _bad_request(request, exc.errors)
     search = params.get(SEARCH_PARAM, "")
     visible = selectors.visible_use_cases(user=request.user)
     today = timezone.localdate()
@@ -199,43 +211,35 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @cache_anonymous_get
 def statistics(request: HttpRequest) -> HttpResponse:
+    """Charts and tables over the use cases the visitor may see that match the catalogue's
+    filters and search: the catalogue page's query string, counted as /api/v1/stats/ counts it
+    (the two share one cached count). Bad filters get the catalogue's 400 page."""
+    params = request.GET
+    search = params.get(SEARCH_PARAM, "")
+    today = timezone.localdate()
     visible = selectors.visible_use_cases(user=request.user)
-    # The same entry as the API's /stats/ without filters, so both share one count.
-    stats = selectors.catalogue_stats(visible, today=timezone.localdate())
-    agency_bars = [
-        charts.Bar(row["code"], row["count"], reverse("catalogue:agency", args=[row["code"]]))
-        for row in stats["by_agency"]
-    ]
-    chart_list = [
-        charts.bar_chart(agency_bars, title=_("Use cases by agency"), chart_id="by-agency"),
-        _vocabulary_chart(stats["by_stage"], v.Stage, _("Use cases by stage"), "by-stage"),
-        _vocabulary_chart(
-            stats["by_risk"], v.AiActRisk, _("Use cases by AI Act risk class"), "by-risk"
-        ),
-        _vocabulary_chart(
-            stats["by_technique"], v.Technique, _("Use cases by technique"), "by-technique"
-        ),
-        _vocabulary_chart(
-            stats["by_process"],
-            v.RegulatoryProcess,
-            _("Use cases by regulatory process"),
-            "by-process",
-        ),
-        charts.column_chart(
-            _every_month(stats["started_by_month"]),
-            title=_("Use cases started, by month"),
-            chart_id="started-over-time",
-        ),
-        charts.column_chart(
-            _every_month(stats["operational_by_month"]),
-            title=_("Use cases in production, by month they went live"),
-            chart_id="operational-over-time",
-        ),
-    ]
+    try:
+        filtered = selectors.filter_use_cases(
+            visible, params=params, user=request.user, today=today
+        )
+    except FilterInvalid as exc:
+        return _bad_request(request, exc.errors)
+    matches = selectors.search_use_cases(filtered, query=search)
+    stats = selectors.catalogue_stats(matches, today=today)
+    catalogue_url = reverse("catalogue:home")
+    agency_names = dict(Agency.objects.values_list("code", "name"))
     context = {
         "nav": "statistics",
         "total": stats["total"],
-        "charts": chart_list,
+        "reference_total": stats["reference_total"],
+        "search": search,
+        "active_filters": _active_filters(params, agency_names),
+        "catalogue_url": statistics_page.filtered_url(catalogue_url, params),
+        "charts": statistics_page.page_charts(stats, params=params, catalogue_url=catalogue_url),
+        "agencies": statistics_page.agency_overview(
+            stats, params=params, catalogue_url=catalogue_url, last_sync=_last_successful_sync
+        ),
+        "stage_labels": v.Stage.labels,
         "quality": stats["quality"],
     }
     return render(request, "catalogue/statistics.html", context)
@@ -369,24 +373,6 @@ def _sync_health(agency_code: str):
     from sync import ledger
 
     return ledger.agency_health(agency_code)
-
-
-def _every_month(rows: list[dict]) -> list[tuple[str, int]]:
-    """Monthly counts ("YYYY-MM", oldest first) with the months between them that have none, so
-    the time axis is even."""
-    counts = {row["month"]: row["count"] for row in rows}
-    if not counts:
-        return []
-    year, month = map(int, min(counts).split("-"))
-    last = max(counts)
-    points = []
-    for _step in range(MAX_MONTHS):
-        label = f"{year:04d}-{month:02d}"
-        points.append((label, counts.get(label, 0)))
-        if label >= last:
-            break
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return points
 
 
 def _vocabulary_chart(counts: dict[str, int], choices, title, chart_id: str):
