@@ -270,7 +270,8 @@ class UseCase(models.Model):
         assessment = quality.assess(record, gaps=gaps)
         self.gaps = [name for name in FIELDS if name in assessment.gaps]  # the form's order
         self.completeness = assessment.completeness
-        self.compliance_flags = assessment.flags
+        # The compliance checks are the network's governance of its own agencies' records.
+        self.compliance_flags = [] if self.is_reference else assessment.flags
 
     def to_record(self) -> dict:
         """The wire form of RECORD.md (dates as ISO strings, lists as lists)."""

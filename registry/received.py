@@ -117,7 +117,7 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
     rows = [
         {
             **copy.values,
-            **_quality_columns(copy.values),
+            **_quality_columns(copy.values, copy.origin),
             "origin_id": copy.origin,
             "uid": copy.uid,
             "version": copy.version,
@@ -132,13 +132,14 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
     _upsert(UseCase, rows, keep={"origin", "uid", "created", "source_key"})
 
 
-def _quality_columns(values: dict[str, Any]) -> dict[str, Any]:
+def _quality_columns(values: dict[str, Any], origin: str) -> dict[str, Any]:
     # A shared copy passed the validator at its shared level, so it lacks nothing to publish.
     assessment = quality.assess(values, gaps={})
     return {
         "gaps": [],
         "completeness": assessment.completeness,
-        "compliance_flags": assessment.flags,
+        # The network's compliance checks govern its agencies' records (UseCase.refresh_quality).
+        "compliance_flags": [] if reference.is_reference(origin) else assessment.flags,
     }
 
 

@@ -86,6 +86,8 @@ def test_the_us_inventory_is_imported_as_its_register_naming_each_true_organisat
     assert fda.contact_email == ""  # the file states none: nothing invented
     assert fda.workplan_area is None  # the network's workplan does not apply outside it
     assert fda.gaps == []
+    # In production without a review date: the network's checks govern agencies, not the FDA.
+    assert fda.compliance_flags == []
     register = Agency.objects.get(code=US)
     assert register.kind == v.AgencyKind.REFERENCE_REGISTER
     assert register.is_reference
@@ -172,6 +174,8 @@ def reference_envelope(origin=US):
         "title": "Volcano eruption forecasting",
         "language": "en",
         "business_unit": "DOI / USGS",
+        "stage": "production",
+        "operational_since": "2024-01-01",
         "publication_level": "public",
     }
     return envelope(origin=origin, record=record)
@@ -201,6 +205,7 @@ def test_an_agency_takes_reference_records_from_the_hub_read_only(settings, db):
     assert results[0]["status"] == "applied"
     copy = UseCase.objects.get(origin_id=US)
     assert copy.reference_label == "US federal AI inventory — DOI / USGS"
+    assert copy.compliance_flags == []
     assert Agency.objects.get(code=US).kind == v.AgencyKind.REFERENCE_REGISTER
     with pytest.raises(services.NotOwnRecord):
         services.save_use_case(copy)
