@@ -53,6 +53,19 @@ class Agency(models.Model):
         """A reference register outside the network, not an agency (registry.reference)."""
         return reference.is_reference(self.code)
 
+    def clean(self) -> None:
+        # A reserved code is a register's, never an agency's (docs/protocol.md).
+        if self.is_reference != (self.kind == v.AgencyKind.REFERENCE_REGISTER):
+            raise ValidationError(
+                {
+                    "code": _(
+                        "Codes beginning with %(prefix)s are reserved for reference registers, "
+                        "which are of kind reference register and imported on the hub."
+                    )
+                    % {"prefix": reference.REFERENCE_PREFIX}
+                }
+            )
+
 
 class User(AbstractUser):
     agency = models.ForeignKey(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from registry import reference, services
@@ -222,3 +223,13 @@ def test_an_agency_record_under_a_reserved_code_is_never_valid_by_the_relaxed_ru
     )
     assert results[0]["status"] == "rejected"
     assert reference.is_reference(US) and not reference.is_reference("EMA")
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [("REF-UK-ATRS", v.AgencyKind.HUMAN), ("DE-BFARM", v.AgencyKind.REFERENCE_REGISTER)],
+)
+def test_a_reserved_code_is_never_an_agency_and_an_agency_never_a_register(db, code, kind):
+    with pytest.raises(ValidationError, match="reserved for reference registers"):
+        services.create_or_update_agency(code=code, name="Someone", country="DE", kind=kind)
+    assert not Agency.objects.filter(code=code).exists()
