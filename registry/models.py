@@ -156,6 +156,11 @@ class UseCase(models.Model):
         editable=False,
         help_text=_("Stable key of the spreadsheet row this record was imported from."),
     )
+    # 'identity:content' digests of that row, so a re-import matches rows on their content,
+    # never on their position (registry.importers.keys).
+    source_fingerprint = models.CharField(
+        _("import fingerprint"), max_length=80, blank=True, default="", editable=False
+    )
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     received_from = models.CharField(_("received from"), max_length=32, blank=True, editable=False)
     # Derived from the fields below on every write (registry.quality); never on the wire.

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import hashlib
-from collections import Counter
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,18 @@ class SourceInvalid(Exception):
 @dataclass(frozen=True)
 class SourceRow:
     number: int  # 1-based position of the row (record) in the file, header not counted
-    key: str  # stable key of the row, stored in UseCase.source_key
+    # The row's base key as read (its source id, or its identity digest when it has none);
+    # registry.importers.keys gives it its final key, stored in UseCase.source_key.
+    key: str
     values: dict[str, Any]
+    has_id: bool = True  # the key is the source's own id
+    identity: str = ""  # digest of what names the row (agency, name, bureau)
+    content: str = ""  # digest of every cell of the row
+
+    @property
+    def fingerprint(self) -> str:
+        """Stored in UseCase.source_fingerprint: 'identity:content'."""
+        return f"{self.identity}:{self.content}"
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,8 @@ def short_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def number_duplicates(keys: list[str]) -> list[str]:
-    """Make repeated keys unique and stable: the second 'k' becomes 'k#2', in file order."""
-    seen: Counter[str] = Counter()
-    unique = []
-    for key in keys:
-        seen[key] += 1
-        unique.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return unique
+def content_digest(values: dict[str, Any]) -> str:
+    """A digest of every cell of a row, independent of the order of its columns."""
+    return hashlib.sha256(
+        json.dumps(values, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    ).hexdigest()[:32]

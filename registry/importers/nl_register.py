@@ -16,7 +16,7 @@ from registry.importers.base import (
     SourceInvalid,
     SourceRow,
     check_file,
-    number_duplicates,
+    content_digest,
     short_hash,
 )
 from registry.importers.text import (
@@ -27,6 +27,7 @@ from registry.importers.text import (
     one_line,
     paragraphs,
     parse_date,
+    plain_text,
     shorten,
 )
 
@@ -40,7 +41,6 @@ CORPORATE_THEME = "Organisatie en bedrijfsvoering"
 CORPORATE = "corporate_services"
 MONTH = re.compile(r"(\d{4})-(\d{1,2})")  # begin_date/end_date: YYYY-MM
 LANGUAGES = {"nederlands": "nl", "nld": "nl", "nl": "nl", "engels": "en", "english": "en"}
-UNTRANSLATED = " (Dutch title, not yet translated)"
 # Status is free text; the first rule that matches wins.
 STAGE_RULES = [
     (r"pilot|kinderziekte|testen", "pilot"),
@@ -76,18 +76,20 @@ def read_rows(path: Path) -> list[SourceRow]:
                 f"Registration {number} is not a {FORMAT} registration: "
                 f"missing {', '.join(missing)}."
             )
-    keys = number_duplicates([_key(item) for item in data])
-    return [
-        SourceRow(n, key, item) for n, (key, item) in enumerate(zip(keys, data, strict=True), 1)
-    ]
+    return [_source_row(number, item) for number, item in enumerate(data, 1)]
 
 
-def _key(item: dict) -> str:
-    """The register's own number (`lars`); its `uuid` field is mostly empty or 'volgt'."""
+def _source_row(number: int, item: dict) -> SourceRow:
+    """The registration with its base key: the register's own number (`lars`; its `uuid` field
+    is mostly empty or 'volgt'), else a digest of organisation and name. Repeats are resolved by
+    content in registry.importers.keys, never by position."""
+    identity = short_hash(one_line(item.get("organization")), one_line(item.get("name")))
     lars = one_line(item.get("lars"))
-    if lars and len(lars) <= 100:
-        return f"{FORMAT}:{lars}"
-    return f"{FORMAT}:h{short_hash(one_line(item.get('organization')), one_line(item.get('name')))}"
+    has_id = bool(lars) and len(lars) <= 100
+    key = f"{FORMAT}:{lars}" if has_id else f"{FORMAT}:h{identity}"
+    return SourceRow(
+        number, key, item, has_id=has_id, identity=identity, content=content_digest(item)
+    )
 
 
 def map_row(row: SourceRow, options: MapOptions) -> Mapped:
@@ -134,8 +136,8 @@ def _cell(value):
     if isinstance(value, bool):
         return value
     if isinstance(value, list):
-        return [clean(item) for item in value]
-    return clean(value)
+        return [plain_text(item) for item in value]
+    return plain_text(value)
 
 
 def _what(v: dict) -> dict:
@@ -149,7 +151,9 @@ def _what(v: dict) -> dict:
     )
     return {
         "title": title,
-        "title_en": "" if language == "en" else shorten(title + UNTRANSLATED, 200),
+        # The register has no English title: it stays missing (a draft until someone writes
+        # one), never a placeholder stored as if it were data.
+        "title_en": "",
         "language": language,
         "summary": shorten(v["description_short"], 350),
         "purpose": meaningful(v.get("goal")) or v["description_short"],

@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 
 from registry import services
 from registry import vocabularies as v
-from registry.importers import nl_register, removed, us_omb
+from registry.importers import keys, nl_register, removed, us_omb
 from registry.importers.base import ImportRefused, MapOptions, SourceRow
 from registry.importers.text import PLACEHOLDERS
 from registry.models import Agency, UseCase
@@ -51,10 +51,14 @@ REQUIRED = "This field is required."
 DATE_IN_MESSAGE = re.compile(r" \([^()]*\d{4}\)")  # "(1 March 2025)": one reason, any date
 # Highest first: the order of the per-level counts on the summary line.
 LEVEL_ORDER = list(reversed(v.PublicationLevel.values))
+# Text that earlier versions of the mappers stored for what a row did not state. No mapper
+# writes them any more (nothing invented is stored as data); a re-import replaces them.
+LEGACY_NOT_STATED = "Not stated in the source inventory."
+LEGACY_UNTRANSLATED = " (Dutch title, not yet translated)"
 # Values the mappers give a field the row does not state (docs/import-mapping.md, "Updates
 # merge"): on an update they keep the stored value.
 NOT_STATED = {
-    "purpose": [us_omb.NOT_STATED],
+    "purpose": [LEGACY_NOT_STATED],
     "ai_act_risk": [v.AiActRisk.NOT_ASSESSED],
     "techniques": [["other"]],  # registry.importers.keywords: no match gives `other`
     "regulatory_processes": [["other"]],
@@ -127,6 +131,8 @@ class ImportReport:
     # Records of the same source whose rows the file no longer has (registry.importers.removed).
     missing: list[removed.Missing] = field(default_factory=list)
     withdraw_missing: bool = False
+    # Ids the file gives to more than one row (registry.importers.keys).
+    duplicate_ids: list[keys.DuplicateId] = field(default_factory=list)
 
     def count(self, outcome: str, level: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
@@ -157,6 +163,10 @@ class ImportReport:
             fields = Counter(name for replaced in self.replaced for name in replaced.fields)
             shown = _grouped(fields, groups)
             line = f"{line}; {count} updated {record} had edits made here replaced: {shown}"
+        if self.duplicate_ids:
+            count = len(self.duplicate_ids)
+            ids = "id is" if count == 1 else "ids are"
+            line = f"{line}; {count} {ids} repeated in the file, rows matched on their content"
         if self.missing:
             line = f"{line}; {removed.summary(self.missing, withdraw=self.withdraw_missing)}"
         return line
@@ -244,11 +254,15 @@ def import_inventory(
     the shared ones, refused (ImportRefused, before any write) when that looks like a wrong
     file."""
     module = _check_request(fmt, agency_code, publication_level)
-    rows = module.read_rows(Path(path))
     existing = {
         uc.source_key: uc
         for uc in UseCase.objects.filter(origin_id=agency_code, source_key__isnull=False)
     }
+    keyed = keys.assign_keys(
+        module.read_rows(Path(path)),
+        {key: uc.source_fingerprint for key, uc in existing.items() if key.startswith(f"{fmt}:")},
+    )
+    rows = keyed.rows
     gone = removed.find(existing, fmt, {row.key for row in rows})
     if withdraw_missing:
         removed.check_withdrawal(
@@ -259,12 +273,20 @@ def import_inventory(
     mailbox = contact_email or services.agency_mailbox(agency_code)
     options = MapOptions(today=timezone.now().date(), contact_email=mailbox)
     plan = [_plan(row, module, options, existing, publication_level) for row in rows]
-    report = ImportReport(rows=len(rows), dry_run=dry_run, withdraw_missing=withdraw_missing)
+    report = ImportReport(
+        rows=len(rows),
+        dry_run=dry_run,
+        withdraw_missing=withdraw_missing,
+        duplicate_ids=keyed.duplicate_ids,
+    )
     reason = f"{IMPORTED_FROM}{Path(path).name} ({fmt})"
     for done, planned in enumerate(plan, 1):
         outcome = planned.outcome
+        current = existing.get(planned.row.key)
         if not dry_run and outcome in (CREATED, UPDATED):
-            outcome = _write(planned, agency_code, existing.get(planned.row.key), user, reason)
+            outcome = _write(planned, agency_code, current, user, reason)
+        elif not dry_run and current is not None:
+            _remember_row(current, planned.row)
         row = planned.row
         if isinstance(outcome, RowReasons):
             report.skipped.append(outcome)
@@ -364,17 +386,18 @@ def states(
 ) -> bool:
     """Whether the mapped row (or, `notes` off, a stored record) states `name`, rather than
     leaving it empty or giving the mapping's own default: a placeholder text (text.PLACEHOLDERS,
-    us_omb.NOT_STATED), `other` when no keyword matched, `not_assessed`, the Dutch title marked
-    as not yet translated, the title as summary, the agency's mailbox as contact, a date the
-    mapping set itself (its note in the description), and False (the spreadsheets have no
-    yes/no column for our flags: False is the absence of a statement)."""
+    and the texts earlier mappers stored: LEGACY_NOT_STATED, a Dutch title marked as not yet
+    translated), `other` when no keyword matched, `not_assessed`, the title as summary, the
+    agency's mailbox as contact, a date the mapping set itself (its note in the description),
+    and False (the spreadsheets have no yes/no column for our flags: False is the absence of a
+    statement)."""
     if is_empty(value) or value is False:
         return False
     if isinstance(value, str) and value.strip().casefold() in PLACEHOLDERS:
         return False
     if value in NOT_STATED.get(name, ()):
         return False
-    if name == "title_en" and value.endswith(nl_register.UNTRANSLATED):
+    if name == "title_en" and value.endswith(LEGACY_UNTRANSLATED):
         return False
     if name == "summary" and value == mapped.get("title"):
         return False
@@ -445,6 +468,7 @@ def wire_form(cleaned: dict[str, Any]) -> dict[str, Any]:
 
 def _write(planned: _Planned, agency_code: str, current, user, reason: str) -> str | RowReasons:
     use_case = current or UseCase(origin_id=agency_code, source_key=planned.row.key)
+    use_case.source_fingerprint = planned.row.fingerprint
     for name, value in planned.cleaned.items():
         setattr(use_case, name, value)
     use_case._change_reason = reason
@@ -453,3 +477,11 @@ def _write(planned: _Planned, agency_code: str, current, user, reason: str) -> s
     except ValidationError as exc:
         return RowReasons(planned.row.number, planned.row.key, exc.message_dict)
     return UPDATED if current else CREATED
+
+
+def _remember_row(use_case: UseCase, row: SourceRow) -> None:
+    """Keep the fingerprint of the row an unchanged (or kept) record was matched to, so that the
+    next import matches it on content (registry.importers.keys). Import bookkeeping, not part of
+    the record: no new version."""
+    if use_case.source_fingerprint != row.fingerprint:
+        UseCase.objects.filter(pk=use_case.pk).update(source_fingerprint=row.fingerprint)

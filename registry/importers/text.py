@@ -4,9 +4,12 @@ import ast
 import datetime as dt
 import re
 import textwrap
+from html.parser import HTMLParser
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
 
 EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -47,6 +50,51 @@ def clean(value) -> str:
     if value is None:
         return ""
     return str(value).replace("\xa0", " ").strip()
+
+
+def plain_text(value) -> str:
+    """A cell as plain text: HTML (the Dutch register's `<p>`, `<ul>`, entities) becomes text with
+    its paragraphs as blank-line breaks and its list items as "• " lines; text without markup is
+    only stripped, so its own line breaks stay.
+
+    inscriptis renders HTML the way a browser lays it out, which regexes cannot do for nested
+    lists, entities and stray tags.
+    """
+    text = clean(value)
+    if "<" not in text or not _has_markup(text):
+        return text
+    rendered = get_text(text, _HTML_TO_TEXT)
+    lines = []
+    for line in rendered.splitlines():
+        stripped = line.strip()
+        if stripped[:2] in _LIST_MARKERS and line.startswith("  "):  # inscriptis: *, + and o
+            depth = (len(line) - len(line.lstrip()) - 2) // 4
+            stripped = "  " * max(depth, 0) + "• " + stripped[2:].strip()
+        if stripped or (lines and lines[-1]):
+            lines.append(stripped)
+    return "\n".join(lines).strip()
+
+
+_LIST_MARKERS = ("* ", "+ ", "o ")
+_HTML_TO_TEXT = ParserConfig(display_links=False, display_anchors=False)
+
+
+class _MarkupDetector(HTMLParser):
+    found = False
+
+    def handle_starttag(self, tag, attrs):
+        self.found = True
+
+    def handle_endtag(self, tag):
+        self.found = True
+
+
+def _has_markup(text: str) -> bool:
+    """True when the text holds an HTML start or end tag ('a < b' and '<3' do not count)."""
+    detector = _MarkupDetector(convert_charrefs=True)
+    detector.feed(text)
+    detector.close()
+    return detector.found
 
 
 def meaningful(value) -> str:

@@ -17,7 +17,7 @@ from registry.importers.base import (
     SourceInvalid,
     SourceRow,
     check_file,
-    number_duplicates,
+    content_digest,
     short_hash,
 )
 from registry.importers.text import (
@@ -30,6 +30,7 @@ from registry.importers.text import (
     one_line,
     paragraphs,
     parse_date,
+    plain_text,
     shorten,
 )
 
@@ -77,7 +78,6 @@ AS_OF = dt.date(2025, 12, 22)
 # A 10 MB cell must reach the record validator (and be refused there, by field), not break the
 # CSV reader for the whole file.
 FIELD_SIZE_LIMIT = 32 * 1024 * 1024
-NOT_STATED = "Not stated in the source inventory."
 SOURCE_NAME = "OMB, 2025 Federal Agency AI Use Case Inventory"
 
 STAGES = {
@@ -122,8 +122,7 @@ def read_rows(path: Path) -> list[SourceRow]:
         raise SourceInvalid(f"{path.name}, after row {len(rows)}: {exc}.") from None
     if not rows:
         raise SourceInvalid(f"{path.name} has a header but no rows.")
-    keys = source_keys(rows)
-    return [SourceRow(n, key, row) for n, (key, row) in enumerate(zip(keys, rows, strict=True), 1)]
+    return [source_row(number, row) for number, row in enumerate(rows, 1)]
 
 
 @contextmanager
@@ -155,23 +154,17 @@ def _check_shape(number: int, row: dict, width: int) -> None:
         )
 
 
-def source_keys(rows: list[dict]) -> list[str]:
-    """`us-omb-2025:AGENCY:ID` when the agency's id is present and unique in the file, else a hash
-    of agency, use-case name and bureau; repeats get '#2', '#3' in file order."""
-    ids = [(clean(r["agency"]), _usable_id(r["id"])) for r in rows]
-    counts: dict[tuple[str, str], int] = {}
-    for pair in ids:
-        counts[pair] = counts.get(pair, 0) + 1
-    keys = []
-    for (agency, row_id), row in zip(ids, rows, strict=True):
-        if row_id and counts[(agency, row_id)] == 1:
-            keys.append(f"{FORMAT}:{agency}:{row_id}")
-        else:
-            digest = short_hash(
-                agency, one_line(row["use_case_name"]), one_line(row["agency_bureau"])
-            )
-            keys.append(f"{FORMAT}:{agency}:h{digest}")
-    return number_duplicates(keys)
+def source_row(number: int, row: dict) -> SourceRow:
+    """The row with its base key: `us-omb-2025:AGENCY:ID` when the agency gave it an id, else
+    `us-omb-2025:AGENCY:h<digest of agency, use-case name and bureau>`. Repeats are resolved by
+    content in registry.importers.keys, never by position."""
+    agency = clean(row["agency"])
+    identity = short_hash(agency, one_line(row["use_case_name"]), one_line(row["agency_bureau"]))
+    row_id = _usable_id(row["id"])
+    key = f"{FORMAT}:{agency}:{row_id}" if row_id else f"{FORMAT}:{agency}:h{identity}"
+    return SourceRow(
+        number, key, row, has_id=bool(row_id), identity=identity, content=content_digest(row)
+    )
 
 
 def _usable_id(value: str) -> str:
@@ -180,7 +173,7 @@ def _usable_id(value: str) -> str:
 
 
 def map_row(row: SourceRow, options: MapOptions) -> Mapped:
-    v = {name: clean(value) for name, value in row.values.items() if name}
+    v = {name: plain_text(value) for name, value in row.values.items() if name}
     notes: list[str] = []
     title, previously = split_renamed(v["use_case_name"])
     stage = STAGES.get(v["development_stage"].casefold(), v["development_stage"] or None)
@@ -227,7 +220,7 @@ def _what(v: dict, title: str) -> dict:
         "title_en": "",
         "language": "en",
         "summary": shorten(problem or title, 350),
-        "purpose": problem or NOT_STATED,
+        "purpose": problem,
         "benefits": meaningful(v["benefits"]),
         "outputs": keywords.outputs(v["system_outputs"]),
         "regulatory_processes": keywords.processes(text, topic=v["topic_area"]),

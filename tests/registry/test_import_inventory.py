@@ -16,6 +16,7 @@ from registry import services
 from registry.importers import nl_register, us_omb
 from registry.importers.base import MapOptions, SourceRow
 from registry.importers.service import ImportReport, RowReasons
+from registry.importers.text import meaningful
 from registry.models import Agency, FeedEntry, UseCase
 from registry.validation import validate_record
 from tests.factories import AgencyFactory, UseCaseFactory
@@ -24,6 +25,10 @@ DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data"
 US_FILE = "us_omb_2025_individually_reported_AI_use_cases.csv"
 NL_FILE = "nl_minbzk_algoritmeregister_pub_data_2023-05.json"
 MAILBOX = "ai-registry@ema.example.org"
+
+# What every Dutch registration lacks: the register has no English titles.
+ENGLISH_TITLE = "title_en: An English title is required when the language is not English, "
+TITLE_EN = f"117 {ENGLISH_TITLE}"
 
 
 def real_file(name: str) -> Path:
@@ -100,15 +105,20 @@ class TestTheUsInventory:
         titled = [r for r in rows if r["use_case_name"].strip()]
         no_stage = [r for r in titled if not r["development_stage"].strip()]
         no_contact = [r for r in titled if not gives_a_contact(r["contact_email"])]
-        assert (len(rows), len(titled), len(no_stage), len(no_contact)) == (3611, 3610, 338, 1116)
+        # No purpose stated: nothing is invented for it, the record is a draft that lacks it.
+        no_purpose = [r for r in titled if not meaningful(r["problem_solved"])]
+        lacking = [r for r in titled if r in no_stage or r in no_contact or r in no_purpose]
+        counts = (len(rows), len(titled), len(no_stage), len(no_contact), len(no_purpose))
+        assert counts == (3611, 3610, 338, 1116, 606)
         assert summary_of(us_import) == (
             "created 3610 (3610 draft), updated 0, unchanged 0, skipped 1; "
-            "1337 drafts lack something to be published: "
-            "1116 contact_email missing, 338 stage missing"
+            f"{len(lacking)} drafts lack something to be published: "
+            "1116 contact_email missing, 606 purpose missing, 338 stage missing; "
+            "2 ids are repeated in the file, rows matched on their content"
         )
         records = UseCase.objects.filter(source_key__startswith="us-omb-2025:")
         assert records.count() == len(titled) >= 3500
-        assert records.exclude(gaps=[]).count() == 1337
+        assert records.exclude(gaps=[]).count() == len(lacking)
         assert us_import.count("\nskipped row ") + us_import.startswith("skipped row ") == 1
 
     def test_drafts_are_reported_by_reason_not_row_by_row(self, us_import, db):
@@ -136,7 +146,7 @@ class TestTheUsInventory:
         assert (record.contact_email, record.gaps) == ("", ["contact_email"])
         # A name is not a contact, but it is kept where the agency will see it.
         named = UseCase.objects.get(source_key="us-omb-2025:DOC:DOC-195")
-        assert named.gaps == ["stage", "contact_email"]  # in the form's order
+        assert named.gaps == ["purpose", "stage", "contact_email"]  # in the form's order
         assert "Contact given in the source: Gerardo Nixon." in named.description
 
     def test_renamed_use_cases_keep_their_new_name_and_mention_the_old_one(self, us_import, db):
@@ -212,8 +222,9 @@ class TestTheUsInventory:
         output = run_import(real_file(US_FILE), "us-omb-2025")
         assert summary_of(output) == (
             "created 0, updated 0, unchanged 3610 (3610 draft), skipped 1; "
-            "1337 drafts lack something to be published: "
-            "1116 contact_email missing, 338 stage missing"
+            "1533 drafts lack something to be published: "
+            "1116 contact_email missing, 606 purpose missing, 338 stage missing; "
+            "2 ids are repeated in the file, rows matched on their content"
         )
         assert state() == before
         assert set(UseCase.objects.values_list("version", flat=True)) == {1}
@@ -257,15 +268,15 @@ def test_every_dutch_registration_is_a_record(home):
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
         "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
-        "88 drafts lack something to be published: "
-        "80 contact_email missing, 46 stage missing"
+        "117 drafts lack something to be published: "
+        f"{TITLE_EN}80 contact_email missing, 46 stage missing"
     )
     assert UseCase.objects.count() == 117
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
         "created 0, updated 0, unchanged 117 (117 draft), skipped 0; "
-        "88 drafts lack something to be published: "
-        "80 contact_email missing, 46 stage missing"
+        "117 drafts lack something to be published: "
+        f"{TITLE_EN}80 contact_email missing, 46 stage missing"
     )
 
 
@@ -275,7 +286,7 @@ def test_the_agency_mailbox_is_the_default_contact_and_a_reimport_changes_nothin
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
         "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
-        "46 drafts lack something to be published: 46 stage missing"
+        f"117 drafts lack something to be published: {TITLE_EN}46 stage missing"
     )
     record = UseCase.objects.get(source_key="nl-register:62129549")
     assert record.contact_email == MAILBOX  # the source gives a contact form, no address
@@ -284,17 +295,18 @@ def test_the_agency_mailbox_is_the_default_contact_and_a_reimport_changes_nothin
     output = run_import(real_file(NL_FILE), "nl-register")
     assert summary_of(output) == (
         "created 0, updated 0, unchanged 117 (117 draft), skipped 0; "
-        "46 drafts lack something to be published: 46 stage missing"
+        f"117 drafts lack something to be published: {TITLE_EN}46 stage missing"
     )
     assert state() == before
 
 
-def test_dutch_registrations_are_dutch_records_with_an_english_title(home):
+def test_dutch_registrations_are_dutch_records_and_no_english_title_is_invented(home):
     run_import(real_file(NL_FILE), "nl-register", "--contact-email", MAILBOX)
     record = UseCase.objects.get(source_key="nl-register:62129549")
     assert record.title == "TVL Risicomodel"
     assert record.language == "nl"
-    assert record.title_en == "TVL Risicomodel (Dutch title, not yet translated)"
+    assert record.title_en == ""  # the register has none: missing, not a placeholder
+    assert "title_en" in record.gaps
     assert record.operational_since.isoformat() == "2020-12-18"  # 'In gebruik sinds 18-12-2020'
     assert record.contact_email == MAILBOX
     stopped = UseCase.objects.get(source_key="nl-register:44714491")
@@ -311,7 +323,7 @@ def test_without_a_mailbox_a_contact_page_of_the_source_is_the_contact(home):
     assert "contact_email" not in record.gaps
 
 
-def test_the_publication_level_option_publishes_only_complete_rows(home):
+def test_the_publication_level_option_never_publishes_a_record_without_an_english_title(home):
     output = run_import(
         real_file(NL_FILE),
         "nl-register",
@@ -321,15 +333,12 @@ def test_the_publication_level_option_publishes_only_complete_rows(home):
         "network",
     )
     assert summary_of(output) == (
-        "created 117 (71 network, 46 draft), updated 0, unchanged 0, skipped 0; "
-        "46 drafts lack something to be published: 46 stage missing"
+        "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
+        f"117 drafts lack something to be published: {TITLE_EN}46 stage missing"
     )
-    published = UseCase.objects.filter(publication_level="network")
-    drafts = UseCase.objects.filter(publication_level="draft")
-    assert (published.count(), drafts.count()) == (71, 46)
-    assert all(gaps == [] for gaps in published.values_list("gaps", flat=True))
-    assert all(gaps == ["stage"] for gaps in drafts.values_list("gaps", flat=True))
-    assert FeedEntry.objects.filter(deleted=False).count() == 71
+    assert not UseCase.objects.filter(publication_level="network").exists()
+    assert all("title_en" in gaps for gaps in UseCase.objects.values_list("gaps", flat=True))
+    assert not FeedEntry.objects.filter(deleted=False).exists()
 
 
 def test_a_dry_run_stores_nothing(home):
@@ -337,7 +346,7 @@ def test_a_dry_run_stores_nothing(home):
     assert "Dry run: nothing was stored." in output
     assert summary_of(output) == (
         "created 117 (117 draft), updated 0, unchanged 0, skipped 0; "
-        "46 drafts lack something to be published: 46 stage missing"
+        f"117 drafts lack something to be published: {TITLE_EN}46 stage missing"
     )
     assert not UseCase.objects.exists()
 
@@ -378,7 +387,10 @@ def nl_map(registration: dict) -> dict:
 
 def test_a_1_0_registration_gives_its_months_as_dates_and_its_themes_as_no_tags(home, tmp_path):
     output = run_import(nl_file(tmp_path, nl_1_0()), "nl-register")
-    assert summary_of(output) == "created 1 (1 draft), updated 0, unchanged 0, skipped 0"
+    assert summary_of(output) == (
+        "created 1 (1 draft), updated 0, unchanged 0, skipped 0; 1 draft lacks something to be "
+        "published: 1 title_en: An English title is required when the language is not English"
+    )
     record = UseCase.objects.get()
     assert record.stage == "retired"
     assert (record.started_on, record.operational_since, record.retired_on) == (
@@ -404,6 +416,7 @@ def test_a_1_0_registration_without_a_month_or_a_registration_date_lacks_the_dat
     assert summary_of(output) == (
         "created 2 (2 draft), updated 0, unchanged 0, skipped 0; "
         "2 drafts lack something to be published: "
+        f"2 {ENGLISH_TITLE}"
         "1 operational_since: Required when the stage is production, "
         "1 retired_on: Required when the stage is retired"
     )
@@ -460,6 +473,7 @@ def test_months_keep_their_order_and_a_month_that_is_no_date_skips_the_row(home,
     assert summary_of(output) == (
         "created 1 (1 draft), updated 0, unchanged 0, skipped 2; "
         "1 draft lacks something to be published: "
+        f"1 {ENGLISH_TITLE}"
         "1 retired_on: Must not be before operational since"
     )
     assert "operational_since: 'voorjaar 2021' is not an ISO date" in output

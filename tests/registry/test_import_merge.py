@@ -77,9 +77,9 @@ def test_a_reimport_keeps_hand_completions_their_level_and_the_catalogue_page(ho
     first = service_import(path)
     assert first.summary() == (
         "created 2 (2 draft), updated 0, unchanged 0, skipped 0; "
-        "1 draft lacks something to be published: 1 stage missing"
+        "1 draft lacks something to be published: 1 purpose missing, 1 stage missing"
     )
-    assert record(NO_STAGE_KEY).purpose == us_omb.NOT_STATED
+    assert record(NO_STAGE_KEY).purpose == ""  # not stated: missing, nothing invented
     published = complete_by_hand(NO_STAGE_KEY)
     assert (published.publication_level, published.gaps) == ("public", [])
     page = f"/use-cases/{settings.NODE_AGENCY}/{published.uid}/"
@@ -136,19 +136,19 @@ def test_a_stated_value_replaces_a_hand_edit_and_says_so(home, tmp_path):
     assert NO_STAGE_KEY not in output
     assert summary_of(output) == (
         "created 0, updated 2 (2 draft), unchanged 0, skipped 0; "
-        "1 draft lacks something to be published: 1 stage missing; "
+        "1 draft lacks something to be published: 1 purpose missing, 1 stage missing; "
         "1 updated record had edits made here replaced: 1 title"
     )
 
 
 def test_what_the_row_does_not_state_never_overwrites_a_hand_value(home_with_mailbox, tmp_path):
-    # The purpose placeholder, 'not assessed' and the agency's mailbox (the row gives none) are
-    # the mapping's defaults, not statements of the row.
+    # An empty purpose, 'not assessed' and the agency's mailbox (the row gives none) are the
+    # mapping's defaults, not statements of the row.
     path = us_csv(tmp_path, no_stage(contact_email=""))
     run_import(path, "us-omb-2025")
     imported = record(NO_STAGE_KEY)
     assert (imported.purpose, imported.ai_act_risk, imported.contact_email) == (
-        us_omb.NOT_STATED,
+        "",
         "not_assessed",
         MAILBOX,
     )
@@ -175,11 +175,11 @@ def home_with_mailbox(db):
     )
 
 
-def test_a_hand_translation_of_a_dutch_title_survives_the_untranslated_placeholder(home, tmp_path):
+def test_a_hand_translation_of_a_dutch_title_survives_a_reimport(home, tmp_path):
     path = nl_file(tmp_path, nl_registrations()[0])
     run_import(path, "nl-register")
     imported = UseCase.objects.get()
-    assert imported.title_en.endswith(" (Dutch title, not yet translated)")
+    assert imported.title_en == ""
     imported.title_en = "Translated by hand"
     services.save_use_case(imported)
     run_import(path, "nl-register")
@@ -190,7 +190,7 @@ def test_the_merge_rules():
     mapped = {
         "title": "New",
         "summary": "New",
-        "purpose": us_omb.NOT_STATED,
+        "purpose": "",
         "stage": None,
         "techniques": ["other"],
         "tags": [],
@@ -226,6 +226,17 @@ def test_the_merge_rules():
         "description": mapped["description"],
         "operational_since": "2021-03-01",
     }
+
+
+def test_a_placeholder_an_earlier_import_stored_is_not_kept_as_if_it_were_data():
+    """Earlier mappers stored invented text for what a row left unsaid; a re-import clears it."""
+    mapped = {"purpose": "", "title_en": "", "title": "TVL Risicomodel"}
+    stored = {
+        "purpose": service.LEGACY_NOT_STATED,
+        "title_en": "TVL Risicomodel" + service.LEGACY_UNTRANSLATED,
+        "title": "TVL Risicomodel",
+    }
+    assert service.merge(mapped, stored) == mapped
 
 
 # ---- an update never lowers a level on its own ------------------------------------------
@@ -279,7 +290,7 @@ def test_a_draft_whose_update_lacks_something_is_still_updated(home, tmp_path):
 def test_the_missing_list_is_capped_and_list_missing_prints_it_all(home, tmp_path):
     rows = [r for r in us_rows() if r["agency"] == "DOC" and r["id"].startswith("DOC-")][:24]
     run_import(us_csv(tmp_path, *rows), "us-omb-2025", "--contact-email", MAILBOX)
-    keys = us_omb.source_keys(rows)
+    keys = [us_omb.source_row(number, row).key for number, row in enumerate(rows, 1)]
     gone = sorted(keys[1:])
     # One beyond the first 20 by key, shared: shared records are listed first.
     shared = gone[-1]
@@ -309,13 +320,13 @@ def test_the_summary_counts_rows_by_the_level_they_end_at(home, tmp_path):
     output = run_import(path, "us-omb-2025", "--publication-level", "network")
     assert summary_of(output) == (
         "created 3 (2 network, 1 draft), updated 0, unchanged 0, skipped 0; "
-        "1 draft lacks something to be published: 1 stage missing"
+        "1 draft lacks something to be published: 1 purpose missing, 1 stage missing"
     )
     changed = us_csv(tmp_path, deployed(use_case_name="Renamed"), no_stage(), real_row("DHS-183"))
     output = run_import(changed, "us-omb-2025", "--publication-level", "public")
     assert summary_of(output) == (
         "created 0, updated 2 (2 public), unchanged 1 (1 draft), skipped 0; "
-        "1 draft lacks something to be published: 1 stage missing"
+        "1 draft lacks something to be published: 1 purpose missing, 1 stage missing"
     )
 
 

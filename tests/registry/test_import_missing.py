@@ -35,7 +35,7 @@ def real_us_rows() -> list[dict]:
 
 
 def keys_of(rows: list[dict]) -> list[str]:
-    return us_omb.source_keys(rows)
+    return [us_omb.source_row(n, row).key for n, row in enumerate(rows, 1)]
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def imported(db, tmp_path):
     output = run_import(us_csv(tmp_path, *rows), "us-omb-2025", *PUBLISH)
     assert summary_of(output) == (
         "created 5 (4 network, 1 draft), updated 0, unchanged 0, skipped 0; "
-        "1 draft lacks something to be published: 1 stage missing"
+        "1 draft lacks something to be published: 1 purpose missing, 1 stage missing"
     )
     nl_file = tmp_path / "register.json"
     nl_file.write_text(json.dumps(nl_registrations()[:2]), encoding="utf-8")

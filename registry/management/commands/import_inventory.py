@@ -85,6 +85,8 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} Nothing was imported.") from None
         for skip in report.skipped:
             self.stdout.write(f"skipped {skip}")
+        for line in _capped([str(repeat) for repeat in report.duplicate_ids], "repeated ids"):
+            self.stdout.write(line)
         for line in _capped([kept.kept_line() for kept in report.kept], "kept rows"):
             self.stdout.write(line)
         for line in _capped([str(replaced) for replaced in report.replaced], "updated rows"):
