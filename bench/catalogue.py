@@ -7,8 +7,8 @@ It creates (and drops first) its own database, migrates, seeds records with bulk
 from the real US federal inventory in ../shared/data when present), starts gunicorn on
 127.0.0.1, and prints p50/p95 per scenario: the home page with facets, a full-text search, a
 deep page of results (by cursor and by following `next`), a use-case detail (API and page), and
-a full CSV export's time with the server's peak RSS. Goal: p95 under 100 ms. Every loop is
-bounded in count and time; the server is stopped at the end.
+a full CSV and a full XLSX export's time with the server's peak RSS. Goal: p95 under 100 ms.
+Every loop is bounded in count and time; the server is stopped at the end.
 
 Each scenario is measured twice: "cached" repeats a few URLs, so anonymous answers come from the
 response cache (catalogue/response_cache.py, CATALOGUE_CACHE_SECONDS) after each worker's first
@@ -420,8 +420,9 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
-def export_run(args, server, query: str) -> dict:
-    """Stream one CSV export while sampling every server process's RSS every 20 ms."""
+def export_run(args, server, query: str, fmt: str = "csv") -> dict:
+    """Download one export (export.csv or export.xlsx) while sampling every server process's
+    RSS every 20 ms; rows counts the CSV's lines (0 for a workbook)."""
     pids = worker_pids(server)
     baseline = max(rss_kib(pid) for pid in pids)
     peak = [baseline]
@@ -436,15 +437,16 @@ def export_run(args, server, query: str) -> dict:
     sampler.start()
     started = time.perf_counter()
     size = rows = 0
-    with requests.get(f"{base(args)}/api/v1/use-cases/export.csv{query}", stream=True) as r:
+    with requests.get(f"{base(args)}/api/v1/use-cases/export.{fmt}{query}", stream=True) as r:
+        r.raise_for_status()
         for chunk in r.iter_content(chunk_size=65536):
             size += len(chunk)
             rows += chunk.count(b"\n")
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    return {"seconds": elapsed, "mib": size / 2**20, "rows": rows - 1, "baseline": baseline,
-            "peak": peak[0]}  # fmt: skip
+    return {"seconds": elapsed, "mib": size / 2**20, "rows": rows - 1 if fmt == "csv" else 0,
+            "baseline": baseline, "peak": peak[0]}  # fmt: skip
 
 
 def main() -> None:
@@ -571,15 +573,24 @@ def run_scenarios(args, server, cursors, keys, words) -> None:
                 f"{row['p95']:8.1f} {row['errors']:6d} {row['rate']:6.0f} {row['cpu_ms']:6.1f}"
             )
     print(f"machine load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    if args.only and not any(part in "follow next, CSV export" for part in args.only):
+    if args.only and not any(part in "follow next, CSV export, XLSX export" for part in args.only):
         return
-    row = follow_next(args, pages=50)
-    print(f"{'follow next x50, 200/page (1 client)':56} {row['n']:5d} {row['p50']:8.1f} "
-          f"{row['p95']:8.1f} {row['errors']:6d}")  # fmt: skip
-    for label, query in (("CSV export, all public", ""), ("CSV export, one agency", "?agency=EMA")):
-        e = export_run(args, server, query)
+    if not args.only or any(part in "follow next" for part in args.only):
+        row = follow_next(args, pages=50)
+        print(f"{'follow next x50, 200/page (1 client)':56} {row['n']:5d} {row['p50']:8.1f} "
+              f"{row['p95']:8.1f} {row['errors']:6d}")  # fmt: skip
+    exports = [
+        (fmt, f"{fmt.upper()} export, {label}", query)
+        for fmt in ("csv", "xlsx")
+        for label, query in (("all public", ""), ("one agency", "?agency=EMA"))
+    ]
+    for fmt, label, query in exports:
+        if args.only and not any(part in label for part in args.only):
+            continue
+        e = export_run(args, server, query, fmt=fmt)
+        lines = f"{e['rows']} lines, " if fmt == "csv" else ""
         print(
-            f"{label}: {e['rows']} lines, {e['mib']:.1f} MiB in {e['seconds']:.2f} s; server "
+            f"{label}: {lines}{e['mib']:.1f} MiB in {e['seconds']:.2f} s; server "
             f"RSS before {e['baseline'] / 1024:.0f} MiB, peak {e['peak'] / 1024:.0f} MiB"
         )
 

@@ -480,7 +480,10 @@ class StatsView(CatalogueView):
         summary="Aggregates",
         description="Per agency, country, stage, risk class, technique and regulatory process, "
         "and over time by month of the records' started_on and operational_since (dates of the "
-        "record itself; `created` is node-local and left out). `quality`: completeness and "
+        "record itself; `created` is node-local and left out); `agencies`: each agency's "
+        "use cases by stage and risk class and its last change; reference registers outside "
+        "the network are marked `reference` and counted in `reference_total`. `quality`: "
+        "completeness and "
         "compliance checks overall, per agency and per risk class (review_overdue as of "
         "today). Same filters as the list.",
         parameters=FILTERED_PARAMETERS,
@@ -490,7 +493,15 @@ class StatsView(CatalogueView):
                 "Stats",
                 value={
                     "total": 2,
-                    "by_agency": [{"code": "EMA", "name": "European Medicines Agency", "count": 2}],
+                    "reference_total": 0,
+                    "by_agency": [
+                        {
+                            "code": "EMA",
+                            "name": "European Medicines Agency",
+                            "reference": False,
+                            "count": 2,
+                        }
+                    ],
                     "by_country": {"EU": 2},
                     "by_stage": {"pilot": 2},
                     "by_risk": {"minimal": 2},
@@ -505,6 +516,17 @@ class StatsView(CatalogueView):
                         ],
                         "by_risk": {"minimal": EXAMPLE_QUALITY},
                     },
+                    "agencies": [
+                        {
+                            "code": "EMA",
+                            "name": "European Medicines Agency",
+                            "reference": False,
+                            "count": 2,
+                            "by_stage": {"pilot": 2},
+                            "by_risk": {"minimal": 2},
+                            "last_modified": "2026-06-01T14:03:11Z",
+                        }
+                    ],
                 },
                 response_only=True,
             )

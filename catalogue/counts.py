@@ -67,7 +67,9 @@ def network_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
     Over time: by month of `started_on` and of `operational_since`, both dates of the record
     itself, so every node counts the same; `created` is when a row appeared on this node (for a
     received copy: when it arrived) and would differ between nodes. `quality` counts overdue
-    reviews as of today, so cache the result under a key that holds the day.
+    reviews as of today, so cache the result under a key that holds the day. `by_agency` marks
+    reference registers (outside the network) and `reference_total` counts their records, so
+    pages can tell the network's figures from theirs; `agencies` is agency_overview(qs).
     """
     names = ("agency", "country", "stage", "ai_act_risk", "techniques", "regulatory_processes")
     groups = {name: _facet_group(name) for name in names}
@@ -75,9 +77,11 @@ def network_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
     groups["operational_since"] = ("month", "operational_since")
     counts = grouped_counts(qs, groups=groups)
     facets = {name: shaped_counts(name, counts[name]) for name in names}
+    by_agency = _agencies_with_counts(facets["agency"])
     return {
         "total": sum(facets["agency"].values()),  # every use case has exactly one origin
-        "by_agency": _agencies_with_counts(facets["agency"]),
+        "reference_total": sum(row["count"] for row in by_agency if row["reference"]),
+        "by_agency": by_agency,
         "by_country": facets["country"],
         "by_stage": facets["stage"],
         "by_risk": facets["ai_act_risk"],
@@ -86,7 +90,48 @@ def network_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
         "started_by_month": _months(counts["started_on"]),
         "operational_by_month": _months(counts["operational_since"]),
         "quality": quality_stats(qs, today=today),
+        "agencies": agency_overview(qs),
     }
+
+
+def agency_overview(qs: QuerySet[UseCase]) -> list[dict]:
+    """Per origin agency within qs, most use cases first: code, name, reference (a reference
+    register outside the network, registry.reference), count, by_stage and by_risk (every code
+    in vocabulary order, zeros included; records without one are in count only) and
+    last_modified (the latest change at the origin, a datetime). Three grouped queries."""
+    qs = qs.order_by()
+    stages = qs.values_list("origin_id", "stage").annotate(n=Count("pk"))
+    risks = qs.values_list("origin_id", "ai_act_risk").annotate(n=Count("pk"))
+    totals = qs.values("origin_id").annotate(n=Count("pk"), last=Max("modified"))
+    by_stage: dict[str, dict[str, int]] = {}
+    by_risk: dict[str, dict[str, int]] = {}
+    for code, stage, n in stages:
+        by_stage.setdefault(code, {})[stage] = n
+    for code, risk, n in risks:
+        by_risk.setdefault(code, {})[risk] = n
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=[r["origin_id"] for r in totals])}
+    rows = []
+    for total in totals:
+        code = total["origin_id"]
+        agency = agencies.get(code)
+        rows.append(
+            {
+                "code": code,
+                "name": agency.name if agency else code,
+                "reference": _is_reference(agency),
+                "count": total["n"],
+                "by_stage": {s: by_stage[code].get(s, 0) for s in v.Stage.values},
+                "by_risk": {r: by_risk[code].get(r, 0) for r in v.AiActRisk.values},
+                "last_modified": total["last"],
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["count"], row["code"]))
+
+
+def _is_reference(agency: Agency | None) -> bool:
+    """A reference register (public AI inventory of bodies outside the network), which the
+    statistics count apart from the network's agencies."""
+    return agency is not None and agency.kind == v.AgencyKind.REFERENCE_REGISTER
 
 
 def quality_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
@@ -233,9 +278,14 @@ def _month_counts(qs: QuerySet[UseCase], field: str) -> dict[str, int]:
 
 
 def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
-    names = dict(Agency.objects.filter(code__in=counts).values_list("code", "name"))
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=counts)}
     return [
-        {"code": code, "name": names.get(code, code), "count": n}
+        {
+            "code": code,
+            "name": agencies[code].name if code in agencies else code,
+            "reference": _is_reference(agencies.get(code)),
+            "count": n,
+        }
         for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 

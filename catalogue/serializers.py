@@ -183,7 +183,20 @@ class FacetsSerializer(serializers.Serializer):
 class AgencyCountSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+    reference = serializers.BooleanField(
+        help_text="A reference register outside the network (registry.reference), not an agency."
+    )
     count = serializers.IntegerField()
+
+
+class AgencyOverviewSerializer(AgencyCountSerializer):
+    by_stage = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per stage, every stage, zeros included."
+    )
+    by_risk = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per AI Act risk class, zeros included."
+    )
+    last_modified = serializers.DateTimeField(help_text="Its latest change to these use cases.")
 
 
 class MonthCountSerializer(serializers.Serializer):
@@ -223,6 +236,9 @@ class QualityStatsSerializer(serializers.Serializer):
 
 class StatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
+    reference_total = serializers.IntegerField(
+        help_text="Of total, the records of reference registers outside the network."
+    )
     by_agency = AgencyCountSerializer(many=True)
     by_country = _counts("Count per origin country.")
     by_stage = _counts("Count per stage.")
@@ -237,6 +253,9 @@ class StatsSerializer(serializers.Serializer):
     )
     quality = QualityStatsSerializer(
         help_text="Completeness and compliance checks, overall, per agency and per risk class."
+    )
+    agencies = AgencyOverviewSerializer(
+        many=True, help_text="Per agency, most use cases first: by stage, by risk, last change."
     )
 
 
