@@ -147,7 +147,12 @@ class UseCaseChangesFeed(Feed):
         return item[0].modified
 
     def item_author_name(self, item) -> str:
-        return item[1]
+        """The origin agency; for a reference register's record, the body that runs the system
+        and its register ('HHS / FDA / CDER — US Federal AI Use Case Inventory (OMB, 2025)')."""
+        change, agency = item
+        if isinstance(change, UseCase) and change.is_reference:
+            return f"{change.business_unit} — {agency}"
+        return agency
 
     def item_categories(self, item) -> list[str]:
         change, _agency = item

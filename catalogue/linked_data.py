@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.serializers.jsonld import from_rdf
 
 from catalogue.linked_vocabularies import (
@@ -47,6 +47,7 @@ from catalogue.linked_vocabularies import (
     THEMES,
     ConceptScheme,
 )
+from registry import reference
 from registry.models import Agency, UseCase
 
 DCAT, DCT, FOAF, PROV = PREFIXES["dcat"], PREFIXES["dct"], PREFIXES["foaf"], PREFIXES["prov"]
@@ -182,10 +183,24 @@ def add_use_case(graph: Graph, use_case: UseCase, *, fields: tuple[str, ...]) ->
     graph.add(
         (uri, DCT.modified, Literal(use_case.modified.astimezone(dt.UTC), datatype=XSD.dateTime))
     )
+    if use_case.is_reference:
+        _add_reference(graph, uri, use_case)
     _add_texts(graph, uri, use_case)
     _add_links(graph, uri, use_case)
     _add_ai_act(graph, uri, use_case)
     _add_ai_facts(graph, uri, use_case, fields=fields)
+
+
+def _add_reference(graph: Graph, uri: URIRef, use_case: UseCase) -> None:
+    """A reference register's record (registry.reference): the register publishes it, like any
+    origin; the body that runs the system is its dct:creator, the register's site its source."""
+    organisation = BNode()
+    graph.add((organisation, RDF.type, FOAF.Organization))
+    graph.add((organisation, FOAF.name, Literal(use_case.business_unit)))
+    graph.add((uri, DCT.creator, organisation))
+    register = reference.register_for(use_case.origin_id)
+    if register is not None:
+        graph.add((uri, DCT.source, URIRef(register.url)))
 
 
 def _add_texts(graph: Graph, uri: URIRef, use_case: UseCase) -> None:

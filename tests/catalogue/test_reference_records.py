@@ -4,10 +4,18 @@ card, page and export, kept apart from the network's agencies, and found as simi
 import csv
 import io
 
+import feedparser
 import pytest
 from django.conf import settings
 
+from catalogue import linked_data
 from registry import vocabularies as v
+from tests.catalogue.test_linked_data import (  # noqa: F401 (dcat_ap_shapes is a fixture)
+    EXPORT,
+    conformance,
+    dcat_ap_shapes,
+    parsed,
+)
 from tests.factories import AgencyFactory, UseCaseFactory
 
 US = "REF-US-OMB"
@@ -117,3 +125,26 @@ def test_similar_use_cases_include_what_a_register_records(anon_client, records)
     similar = anon_client.get(f"/api/v1/use-cases/{own.origin_id}/{own.uid}/similar/").json()
     assert [item["uid"] for item in similar["results"]] == [str(fda.uid)]
     assert similar["results"][0]["organisation"] == "HHS / FDA / CDER"
+
+
+def test_the_atom_feed_names_the_organisation_and_its_register(client, records):
+    _, fda = records
+    feed = feedparser.parse(client.get("/feeds/use-cases.atom").content)
+    authors = {entry.title: entry.author for entry in feed.entries}
+    assert authors[fda.title] == ("HHS / FDA / CDER — US Federal AI Use Case Inventory (OMB, 2025)")
+    assert authors["Duplicate ICSR detection in EudraVigilance"] == "European Medicines Agency"
+
+
+def test_linked_data_names_the_organisation_as_creator_and_still_conforms(
+    anon_client,
+    records,
+    dcat_ap_shapes,  # noqa: F811
+):
+    _, fda = records
+    graph = parsed(anon_client.get(EXPORT.format(fmt="ttl")), "ttl")
+    uri = linked_data.use_case_uri(US, fda.uid)
+    (creator,) = graph.objects(uri, linked_data.DCT.creator)
+    assert str(graph.value(creator, linked_data.FOAF.name)) == "HHS / FDA / CDER"
+    assert (uri, linked_data.DCT.source, None) in graph
+    conforms, report = conformance(graph, dcat_ap_shapes)
+    assert conforms, report
