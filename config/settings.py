@@ -4,12 +4,14 @@ With no variables set it runs on a laptop: SQLite, a Celery broker on the file s
 Production sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import datetime as dt
 import os
 import re
 import urllib.parse
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +45,14 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate "<n>/<sec|min|hour|day>" (DRF's and django-ratelimit's form), or empty."""
+    rate = env_str(name, default).strip()
+    if rate and not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name}={rate!r}: use <n>/<sec|min|hour|day>, e.g. 120/min")
+    return rate
 
 
 def env_int_item(name: str, item: str) -> int:
@@ -79,11 +89,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "registry",
     "catalogue",
     "sync",
@@ -92,15 +102,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,11 +154,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "registry.User"
 
+# Password validators: all four of Django's, with a minimum of 12 characters (OWASP ASVS 4.0.3
+# V2.1.1); they apply wherever a password is set (admin forms, create_agency_admin, seed_demo).
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Axes: repeated failed logins (admin form, API Basic auth: both go through authenticate()) lock
+# out that user name from that address (config.client_ip) for LOGIN_LOCKOUT_MINUTES; a success
+# clears the count. Failures are kept in the database (axes' tables), not the cache.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
@@ -380,9 +416,51 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# Catalogue API (/api/v1/, catalogue/api.py). Anonymous clients are throttled per IP address, in
-# the default cache (per process unless CACHE_URL points at a shared one): "<n>/<sec|min|hour|day>".
-API_ANON_THROTTLE = env_str("API_ANON_THROTTLE", "120/min")
+# Trusted proxies / client IP (config/client_ip.py): how many reverse proxies stand in front of
+# the node (1 behind docker/Caddyfile). 0: X-Forwarded-For is ignored, the client is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+
+# Throttles, per client address, in the default cache (per process unless CACHE_URL points at a
+# shared one): "<n>/<sec|min|hour|day>", empty or 0/... turns one off. Anonymous API calls
+# (catalogue/api.py); anonymous pages, feeds and vocabularies, and exports (config/middleware.py);
+# answers 401 to requests with credentials (a wrong Basic password), after which that address's
+# requests with credentials are refused until the window ends. A cache that is down lets
+# requests through (RATELIMIT_FAIL_OPEN).
+API_ANON_THROTTLE = env_rate("API_ANON_THROTTLE", "120/min")
+PAGES_ANON_THROTTLE = env_rate("PAGES_ANON_THROTTLE", "300/min")
+EXPORTS_ANON_THROTTLE = env_rate("EXPORTS_ANON_THROTTLE", "30/min")
+AUTH_FAILURE_THROTTLE = env_rate("AUTH_FAILURE_THROTTLE", "20/hour")
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
+
+# CSP: django-csp's Content-Security-Policy on every answer. Scripts only from this origin,
+# never inline (catalogue/static, the admin's own files, Swagger UI and ReDoc from the sidecar
+# package); styles too, except the admin's and ReDoc's inline ones (config/middleware.py,
+# config/urls.py); ReDoc's search runs in a blob: worker. Nothing may frame the pages.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Permissions-Policy (config/middleware.py): the pages use no device or payment feature, so none
+# is allowed to them or to anything they embed. Empty: no header.
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()",
+)
 # Anonymous answers of the catalogue's pages and API reads are cached whole for this many
 # seconds (catalogue/response_cache.py), so they may lag a change by that long; 0 turns it off.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 30)
