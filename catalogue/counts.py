@@ -20,9 +20,9 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from catalogue.filters import FACET_FIELDS, FILTERS, list_contains
-from registry import quality
+from registry import quality, reference
 from registry import vocabularies as v
-from registry.models import Agency, UseCase
+from registry.models import Agency, FeedEntry, UseCase
 
 COUNTS_CACHE_SECONDS = 300
 # The stamp itself is kept this long, so busy pages skip its scan of every row: cached counts
@@ -118,7 +118,7 @@ def agency_overview(qs: QuerySet[UseCase]) -> list[dict]:
             {
                 "code": code,
                 "name": agency.name if agency else code,
-                "reference": _is_reference(agency),
+                "reference": _is_reference(code),
                 "count": total["n"],
                 "by_stage": {s: by_stage[code].get(s, 0) for s in v.Stage.values},
                 "by_risk": {r: by_risk[code].get(r, 0) for r in v.AiActRisk.values},
@@ -128,10 +128,10 @@ def agency_overview(qs: QuerySet[UseCase]) -> list[dict]:
     return sorted(rows, key=lambda row: (-row["count"], row["code"]))
 
 
-def _is_reference(agency: Agency | None) -> bool:
-    """A reference register (public AI inventory of bodies outside the network), which the
-    statistics count apart from the network's agencies."""
-    return agency is not None and agency.kind == v.AgencyKind.REFERENCE_REGISTER
+def _is_reference(code: str) -> bool:
+    """A reference register (public AI inventory of bodies outside the network, a reserved
+    origin: registry.reference), which the statistics count apart from the network's agencies."""
+    return reference.is_reference(code)
 
 
 def quality_stats(qs: QuerySet[UseCase], *, today: dt.date) -> dict:
@@ -283,7 +283,7 @@ def _agencies_with_counts(counts: dict[str, int]) -> list[dict]:
         {
             "code": code,
             "name": agencies[code].name if code in agencies else code,
-            "reference": _is_reference(agencies.get(code)),
+            "reference": _is_reference(code),
             "count": n,
         }
         for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -299,7 +299,10 @@ def catalogue_stamp() -> str:
     if stamp is None:
         # Apart, so that each maximum is read off an index and the count off the smallest.
         latest = UseCase.objects.aggregate(m=Max("modified"), r=Max("received_at"), i=Max("pk"))
-        stamp = f"{UseCase.objects.count()}|{latest['m']}|{latest['r']}|{latest['i']}"
+        # And the feed's newest position: times come from clocks, which go back (a clock put
+        # right, an origin's clock behind another's); every change is written to the feed.
+        top = FeedEntry.objects.order_by("-txid", "-seq").values_list("txid", "seq").first()
+        stamp = f"{UseCase.objects.count()}|{latest['m']}|{latest['r']}|{latest['i']}|{top}"
         cache.set(STAMP_KEY, stamp, STAMP_SECONDS)
     return stamp
 

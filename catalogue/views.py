@@ -60,6 +60,8 @@ PAGE_FACETS = [
 ]
 # What the catalogue page accepts (any other parameter is refused with a 400 naming these).
 CATALOGUE_PARAMETERS = allowed_parameters(SEARCH_PARAM, SORT_PARAM, CURSOR_PARAM, PAGE_NUMBER_PARAM)
+# The statistics count what the catalogue's filters and search select.
+STATISTICS_PARAMETERS = allowed_parameters(SEARCH_PARAM)
 # The review filter's box goes after this facet's.
 OVERDUE_AFTER = "stage"
 
@@ -218,7 +220,10 @@ def statistics(request: HttpRequest) -> HttpResponse:
     search = params.get(SEARCH_PARAM, "")
     today = timezone.localdate()
     visible = selectors.visible_use_cases(user=request.user)
+    if errors := query_text.query_errors(params, search_param=SEARCH_PARAM):
+        return _bad_request(request, errors)
     try:
+        check_parameters(params, allowed=STATISTICS_PARAMETERS)
         filtered = selectors.filter_use_cases(
             visible, params=params, user=request.user, today=today
         )

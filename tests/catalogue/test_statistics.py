@@ -67,8 +67,15 @@ def test_statistics_page_refuses_a_bad_filter_with_the_catalogues_400(client, ca
     assert "stage" in response.content.decode()
 
 
+def test_statistics_page_refuses_an_unknown_parameter_as_the_catalogue_does(client, catalogue):
+    response = client.get("/statistics/?stages=pilot")
+
+    assert response.status_code == 400
+    assert "stages" in response.content.decode()
+
+
 def test_each_bar_links_to_the_catalogue_filtered_to_it_keeping_the_filters(client, catalogue):
-    text = page(client, "?agency=FR-ANSM&cursor=abc")
+    text = page(client, "?agency=FR-ANSM")
 
     assert '<a href="/?agency=FR-ANSM&stage=pilot" tabindex="-1" aria-hidden="true">' in text
     assert '<th scope="row"><a href="/?agency=FR-ANSM&ai_act_risk=high">High risk</a></th>' in text
