@@ -92,10 +92,12 @@ def test_search_finds_and_highlights_matches(page, seeded):
 
 
 def test_facet_checkbox_filters_and_the_state_is_in_the_address(page, seeded):
+    from playwright.sync_api import expect
+
     page.goto("/")
     page.get_by_role("checkbox", name="Federal Institute for Drugs (DE-BFARM)").check()
     page.wait_for_url(re.compile(r"agency=DE-BFARM"))  # applied at once (catalogue.js)
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    expect(page.locator("ol.results > li")).to_have_count(1)
     assert result_titles(page) == ["Übersetzung der Produktinformation"]
     shared_address = page.url
     page.goto("/")

@@ -9,6 +9,7 @@ Uses the browser, seeded data and helpers of tests/e2e/test_browser.py.
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.catalogue.test_pages import TRANSLATION_UID
 from tests.e2e import test_browser
@@ -81,22 +82,22 @@ def test_a_ticked_facet_applies_at_once_and_back_restores_the_results(open_page,
 
     page.get_by_role("checkbox", name=BFARM).check()
     page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    expect(page.locator("ol.results > li")).to_have_count(1)
     assert result_titles(page) == ["Übersetzung der Produktinformation"]
     assert page.locator("#filter-chosen").inner_text() == "1 chosen"
     assert page.evaluate("document.activeElement.value") == "DE-BFARM"
 
     page.get_by_role("checkbox", name=ANSM).check()
     page.wait_for_url(re.compile(r"agency=DE-BFARM&agency=FR-ANSM$"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 2")
+    expect(page.locator("ol.results > li")).to_have_count(2)
     screenshot(page, "catalogue-applied-at-once-1280")
 
     page.go_back()
     page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    expect(page.locator("ol.results > li")).to_have_count(1)
     assert not page.get_by_role("checkbox", name=ANSM).is_checked()
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    expect(page.locator("ol.results > li")).to_have_count(3)
     assert not page.get_by_role("checkbox", name=BFARM).is_checked()
     assert not_reloaded(page)
 
@@ -107,16 +108,14 @@ def test_the_sort_order_and_the_search_apply_without_a_reload(open_page, seeded)
     mark_document(page)
     page.get_by_label("Sort by").select_option("-title")
     page.wait_for_url(re.compile(r"sort=-title"))
-    page.wait_for_function(
-        "document.querySelector('ol.results h3 a').textContent.startsWith('Übersetzung')"
-    )
+    expect(page.locator("ol.results h3 a").first).to_have_text("Übersetzung der Produktinformation")
     page.get_by_label("Search use cases").fill("signal")
     page.get_by_label("Search use cases").press("Enter")
     page.wait_for_url(re.compile(r"search=signal&sort=-title"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 2")
+    expect(page.locator("ol.results > li")).to_have_count(2)
     assert page.title().startswith("Search: signal")
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    expect(page.locator("ol.results > li")).to_have_count(3)
     assert page.get_by_label("Search use cases").input_value() == ""
     assert not_reloaded(page)
 
@@ -127,7 +126,7 @@ def test_a_removed_filter_chip_applies_without_a_reload(open_page, seeded):
     mark_document(page)
     page.get_by_role("link", name=re.compile("Remove filter: Agency: Federal")).click()
     page.wait_for_url(re.compile(r"/\?agency=FR-ANSM$"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    expect(page.locator("ol.results > li")).to_have_count(1)
     assert result_titles(page) == ["Signal detection on spontaneous reports"]
     assert not_reloaded(page)
 
@@ -143,14 +142,14 @@ def test_on_a_phone_the_results_come_first_and_the_filters_fold_above_them(open_
     page.get_by_text("Filter", exact=True).click()
     page.get_by_role("checkbox", name=BFARM).check()
     page.wait_for_url(re.compile(r"/\?agency=DE-BFARM$"))
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 1")
+    expect(page.locator("ol.results > li")).to_have_count(1)
     screenshot(page, "catalogue-filters-open-390")
     page.get_by_role("button", name="Show 1 use case").click()
     assert not page.get_by_role("checkbox", name=BFARM).is_visible()
     assert page.locator(".filter-panel summary").inner_text().endswith("1 chosen")
 
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('ol.results > li').length === 3")
+    expect(page.locator("ol.results > li")).to_have_count(3)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
 
 
