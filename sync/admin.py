@@ -124,6 +124,7 @@ class PeerAdmin(admin.ModelAdmin):
         "consecutive_failures",
         "next_attempt_at",
         "last_error",
+        "stopped_reason",
         "lease_expires_at",
     ]
     fields = ["name", "url", "agency", "role", "token", "push", "pull", "enabled", "auth_failed",
@@ -134,6 +135,8 @@ class PeerAdmin(admin.ModelAdmin):
     def health(self, peer: Peer) -> str:
         if peer.auth_failed:
             return _("authentication failed")
+        if peer.stopped_reason:
+            return _("stopped: another protocol version")
         if peer.consecutive_failures:
             return _("failing")
         return _("ok") if peer.last_success_at else _("never synced")
@@ -148,7 +151,7 @@ class PeerAdmin(admin.ModelAdmin):
     def sync_now(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         # An explicit request clears the stop and the wait; the lease still forbids overlap.
-        queryset.update(auth_failed=False, next_attempt_at=None)
+        queryset.update(auth_failed=False, next_attempt_at=None, stopped_reason="")
         tasks.run_sync_cycle.delay_on_commit(ids)
         self.message_user(
             request, ngettext("%d peer queued.", "%d peers queued.", len(ids)) % len(ids)

@@ -1,20 +1,37 @@
 """The one place that speaks HTTP to peers (PROTOCOL.md: Endpoints).
 
 Every failure becomes one of a few exceptions that say what the engine should do about it:
-stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavailable)."""
+stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavailable).
+
+Each request ends within SYNC_HTTP_TIMEOUT_SECONDS in all. requests' own timeout bounds each
+wait for the socket, not the request: a peer (or a proxy in front of it) that drips its answer a
+byte at a time would hold a worker, and its lease on the peer, for as long as it likes. The body
+is therefore read with stream=True, one socket read at a time (urllib3's read1), each read given
+only the time left until the deadline, and the request fails as PeerUnavailable once the
+deadline passes. This keeps requests (its sessions, TLS and proxy handling, and `responses` in
+the unit tests) rather than adding a second HTTP library for one feature: httpx and urllib3 also
+time each read, not the whole request. The status line and headers are read within requests'
+per-read timeout (they are a few hundred bytes; dripping them is not a fault seen in practice)."""
 
 import datetime as dt
+import json
 import threading
+import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 import requests
+import urllib3
 from django.conf import settings
 
 from sync import protocol
 
 PREFIX = "federation/v1/"
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
+READ_CHUNK_BYTES = 64 * 1024
+# No answer of protocol 1 comes near this (a page is at most 1000 records, a push answer one
+# short result per envelope): a peer that sends more is not answering.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class PeerError(Exception):
@@ -73,10 +90,11 @@ class PeerClient:
         params = {"limit": limit}
         if since:
             params["since"] = since
-        page = _object(self._request("GET", "changes", params=params), "GET changes")
-        if not isinstance(page.get("changes"), list) or not isinstance(page.get("next"), str):
-            raise PeerUnavailable("The peer's changes page lacks 'changes' or 'next'.")
-        return page
+        page = self._request("GET", "changes", params=params)
+        try:
+            return protocol.check_changes_page(page, limit=limit, since=since)
+        except protocol.AnswerInvalid as exc:
+            raise PeerUnavailable(f"GET changes: {exc}") from exc
 
     def post_changes(self, envelopes: list[str]) -> list[dict]:
         """Push serialized envelopes (sync.protocol.envelope_json); one result each, in order."""
@@ -87,32 +105,76 @@ class PeerClient:
             data=body.encode("utf-8"),
             headers={"Content-Type": "application/json"},
         )
-        # PROTOCOL.md names the results, not their wrapper: we answer {"results": [...]}, and take
-        # a bare list from a peer that answers so.
-        results = answer if isinstance(answer, list) else answer.get("results")
-        if not isinstance(results, list) or len(results) != len(envelopes):
-            raise PeerUnavailable("The peer did not answer one result per envelope.")
-        return results
+        try:
+            return protocol.check_push_results(answer, count=len(envelopes))
+        except protocol.AnswerInvalid as exc:
+            raise PeerUnavailable(f"POST changes: {exc}") from exc
 
     def close(self) -> None:
         for session in self._sessions:
             session.close()
 
     def _request(self, method: str, path: str, **kwargs) -> dict | list:
+        """The peer's JSON answer (an object or a list); PeerError for anything else, within
+        SYNC_HTTP_TIMEOUT_SECONDS from the start of the request (see the module's docstring)."""
         url = urljoin(self.base_url, PREFIX + path)
+        what = f"{method} {url}"
+        deadline = time.monotonic() + self.timeout
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(
+                method, url, timeout=self.timeout, stream=True, **kwargs
+            )
         except requests.RequestException as exc:
-            raise PeerUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+            raise PeerUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+        body = self._read_body(response, deadline, what)
         if response.status_code != 200:
-            raise _error_for(response, f"{method} {url}")
+            raise _error_for(response.status_code, response.headers, body, what)
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError as exc:
-            raise PeerUnavailable(f"{method} {url}: the answer is not JSON") from exc
+            kind = response.headers.get("Content-Type", "unknown type")
+            raise PeerUnavailable(f"{what}: the answer is not JSON ({kind})") from exc
         if not isinstance(data, dict | list):
-            raise PeerUnavailable(f"{method} {url}: the answer is not a JSON object")
+            raise PeerUnavailable(f"{what}: the answer is not a JSON object")
         return data
+
+    def _read_body(self, response: requests.Response, deadline: float, what: str) -> bytes:
+        """The whole body, read before `deadline` (time.monotonic()) or PeerUnavailable."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PeerUnavailable(self._late(what, size))
+                _wait_at_most(response, left)
+                chunk = response.raw.read1(READ_CHUNK_BYTES)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise PeerUnavailable(f"{what}: the answer passes {MAX_ANSWER_BYTES} bytes")
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            if time.monotonic() >= deadline:  # the last read was given what was left, no more
+                raise PeerUnavailable(self._late(what, size)) from exc
+            raise PeerUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+        except PeerUnavailable:
+            response.close()  # the connection is mid-answer: never reuse it
+            raise
+        response.raw.release_conn()
+        return b"".join(chunks)
+
+    def _late(self, what: str, size: int) -> str:
+        return f"{what}: no complete answer within {self.timeout:g} s ({size} bytes received)"
+
+
+def _wait_at_most(response: requests.Response, seconds: float) -> None:
+    """Give the next socket read no longer than `seconds` (the one left until the deadline)."""
+    sock = getattr(response.raw.connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.001, seconds))
 
 
 def _object(data: dict | list, what: str) -> dict:
@@ -121,12 +183,11 @@ def _object(data: dict | list, what: str) -> dict:
     return data
 
 
-def _error_for(response: requests.Response, what: str) -> PeerError:
-    status = response.status_code
-    message = f"{what}: HTTP {status} {_detail(response)}".strip()
+def _error_for(status: int, headers, body: bytes, what: str) -> PeerError:
+    message = f"{what}: HTTP {status} {_detail(body)}".strip()
     if status in (401, 403):
         return AuthRejected(message, status=status)
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(headers.get("Retry-After"))
     if status in (429, 503) and retry_after is not None:
         return PeerBusy(message, status=status, retry_after=retry_after)
     if status >= 500 or status == 429:
@@ -134,13 +195,13 @@ def _error_for(response: requests.Response, what: str) -> PeerError:
     return RequestRefused(message, status=status)
 
 
-def _detail(response: requests.Response) -> str:
+def _detail(body: bytes) -> str:
     try:
-        body = response.json()
+        answer = json.loads(body)
     except ValueError:
-        return response.text[:200]
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("title") or "")[:200]
+        return body[:200].decode("utf-8", "replace")
+    if isinstance(answer, dict):
+        return str(answer.get("detail") or answer.get("title") or "")[:200]
     return ""
 
 

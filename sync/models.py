@@ -108,6 +108,14 @@ class Peer(models.Model):
         help_text=_("The peer refused the token (401/403); periodic sync stops until cleared."),
     )
     last_error = models.TextField(_("last error"), blank=True)
+    stopped_reason = models.TextField(
+        _("sync stopped because"),
+        blank=True,
+        help_text=_(
+            "Set when the peer speaks no protocol version this node speaks; periodic sync stops "
+            "until 'Sync now' finds it upgraded or its URL or token changes."
+        ),
+    )
     # One sync of a peer at a time across all workers: a lease on this row.
     lease_owner = models.CharField(max_length=64, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -123,10 +131,12 @@ class Peer(models.Model):
     def save(self, *args, **kwargs):
         # A changed token deserves a new try: clear the authentication stop.
         if self.pk:
-            old_token = Peer.objects.filter(pk=self.pk).values_list("token", flat=True).first()
-            if old_token is not None and old_token != self.token:
+            old = Peer.objects.filter(pk=self.pk).values_list("token", "url").first()
+            if old is not None and old[0] != self.token:
                 self.auth_failed = False
                 self.next_attempt_at = None
+            if old is not None and old != (self.token, self.url):
+                self.stopped_reason = ""  # another address or peer may well speak our protocol
         super().save(*args, **kwargs)
 
     @property
@@ -141,7 +151,7 @@ class Peer(models.Model):
 
     def is_due(self, now=None) -> bool:
         now = now or timezone.now()
-        if not self.enabled or self.auth_failed:
+        if not self.enabled or self.auth_failed or self.stopped_reason:
             return False
         return self.next_attempt_at is None or self.next_attempt_at <= now
 

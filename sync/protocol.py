@@ -168,6 +168,46 @@ def _parse_record(record: Any, digest: Any, errors: dict) -> str:
     return ""
 
 
+class AnswerInvalid(ValueError):
+    """A 200 answer from a peer that is not what PROTOCOL.md says it answers: nothing of it is
+    used, and the sync backs off as from any failed request."""
+
+
+def check_changes_page(page: Any, *, limit: int, since: str | None) -> dict:
+    """A `GET changes` answer (PROTOCOL.md: Endpoints): `changes` a list of at most `limit`,
+    `next` a non-empty cursor, `more` true or false; with `more` true, `next` must move on from
+    `since` (a peer that hands the same cursor back would be asked for the same page forever).
+    The envelopes themselves are checked one by one when applied (parse_envelope)."""
+    if not isinstance(page, dict):
+        raise AnswerInvalid("the answer is not a JSON object")
+    changes, next_cursor, more = page.get("changes"), page.get("next"), page.get("more")
+    if not isinstance(changes, list):
+        raise AnswerInvalid("the page lacks its 'changes' list")
+    if not isinstance(next_cursor, str) or not next_cursor:
+        raise AnswerInvalid("the page lacks its 'next' cursor")
+    if not isinstance(more, bool):
+        raise AnswerInvalid("the page lacks 'more' (true or false)")
+    if len(changes) > limit:
+        raise AnswerInvalid(f"the page holds {len(changes)} changes, more than the {limit} asked")
+    if more and next_cursor == since:
+        raise AnswerInvalid("the page hands back the cursor it was asked for with 'more': true")
+    return page
+
+
+def check_push_results(answer: Any, *, count: int) -> list[dict]:
+    """The results of a `POST changes` of `count` envelopes: one object with a known `status`
+    per envelope, in order (PROTOCOL.md: Endpoints). Taken as {"results": [...]}, as this node
+    answers, or as a bare list (the protocol names the results, not their wrapper)."""
+    results = answer if isinstance(answer, list) else answer.get("results")
+    if not isinstance(results, list) or len(results) != count:
+        got = len(results) if isinstance(results, list) else "no"
+        raise AnswerInvalid(f"{got} results for {count} envelopes (one per envelope expected)")
+    for number, item in enumerate(results, 1):
+        if not isinstance(item, dict) or item.get("status") not in STATUSES:
+            raise AnswerInvalid(f"result {number} has no status of {', '.join(STATUSES)}")
+    return results
+
+
 def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 

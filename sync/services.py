@@ -88,7 +88,7 @@ def due_peer_ids(now: dt.datetime | None = None) -> list[int]:
     now = now or database_now()
     close_abandoned_runs(now)
     return list(
-        Peer.objects.filter(enabled=True, auth_failed=False)
+        Peer.objects.filter(enabled=True, auth_failed=False, stopped_reason="")
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .values_list("pk", flat=True)
     )
@@ -214,6 +214,7 @@ def _run(peer: Peer, client: PeerClient, run: SyncRun, owner: str) -> Exception 
     failure = None
     try:
         node = client.node()
+        _check_protocol(node)
         _check_identity(peer, node)
         if run.direction == Direction.PUSH:
             push_changes(peer, client, run, owner, node)
@@ -255,16 +256,38 @@ def _check_identity(peer: Peer, node: dict) -> None:
         )
 
 
+class IncompatiblePeer(PeerError):
+    """The peer speaks no protocol version this node speaks: retrying cannot help."""
+
+
+def _check_protocol(node: dict) -> None:
+    """The peer's GET node lists the protocol versions it speaks (PROTOCOL.md: Endpoints); with
+    none in common nothing else it says can be read. Raised before anything is exchanged."""
+    spoken = node.get("protocol")
+    if isinstance(spoken, list) and any(v in protocol.SUPPORTED_PROTOCOLS for v in spoken):
+        return
+    raise IncompatiblePeer(
+        f"The peer speaks protocol version(s) {str(spoken)[:100]}, this node "
+        f"{', '.join(protocol.SUPPORTED_PROTOCOLS)}: not synced until one of them is upgraded "
+        "(then 'Sync now', or change the peer's URL or token)."
+    )
+
+
 def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) -> None:
     now = database_now()
     peer.last_attempt_at = now
     if failure is None:
         peer.last_success_at, peer.consecutive_failures = now, 0
-        peer.next_attempt_at, peer.last_error = None, ""
+        peer.next_attempt_at, peer.last_error, peer.stopped_reason = None, "", ""
     elif isinstance(failure, AuthRejected):
         # Retrying with the same token cannot help: stop until the token changes.
         peer.consecutive_failures += 1
         peer.last_error, peer.auth_failed, peer.next_attempt_at = outcome.runs[-1].error, True, None
+    elif isinstance(failure, IncompatiblePeer):
+        # Nor can retrying a peer on another protocol version: stop and say why (admin, Peers).
+        peer.consecutive_failures += 1
+        peer.last_error, peer.next_attempt_at = outcome.runs[-1].error, None
+        peer.stopped_reason = str(failure)
     else:
         peer.consecutive_failures += 1
         peer.last_error = outcome.runs[-1].error
@@ -280,6 +303,7 @@ def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) 
         next_attempt_at=peer.next_attempt_at,
         last_error=peer.last_error,
         auth_failed=peer.auth_failed,
+        stopped_reason=peer.stopped_reason,
     )
 
 
@@ -356,8 +380,10 @@ def _acknowledge(peer, checkpoint, feed_ids, run, owner, entries, answer: Future
         _remember_rejections(peer, entries, results)
         checkpoint.peer_feed_id = peer_feed_id
         _save_checkpoint(checkpoint, own_feed_id, f"{position.txid}:{position.seq}")
+        # In the same transaction: a worker that lost its lease never writes an older cursor
+        # over the new holder's (the lease row stays locked until this commits).
+        _keep_lease(peer, owner, run)
         _count(run, results)
-    _keep_lease(peer, owner, run)
 
 
 def _own_position(checkpoint: Checkpoint, own_feed_id: str, peer_feed_id: str) -> Position:
@@ -443,9 +469,9 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
             _remember_divergences(peer, page["changes"], results)
             if page["next"] != cursor:
                 _save_checkpoint(checkpoint, feed_id, page["next"])
+            _keep_lease(peer, owner, run)  # as in _acknowledge: only the lease holder writes
             _count(run, results)
         cursor = page["next"]
-        _keep_lease(peer, owner, run)
         if not page.get("more") or not page["changes"]:
             return
 

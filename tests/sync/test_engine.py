@@ -14,7 +14,7 @@ from django.utils.http import http_date
 from registry import feed
 from registry import services as registry_services
 from registry.models import FeedEntry, UseCase
-from sync import services
+from sync import services, serving
 from sync.client import parse_retry_after
 from sync.models import Checkpoint, Peer, Rejection, SyncRun
 from tests.factories import UseCaseFactory, valid_record
@@ -398,31 +398,40 @@ def test_renewing_a_lease_says_whether_it_is_still_held(peer):
 
 @pytest.fixture
 def lease_lost_after_first_batch(peer, monkeypatch):
-    """Another worker takes the lease (it expired) while this one saves its first batch."""
-    save_checkpoint = services._save_checkpoint
+    """Another worker takes the lease (it expired) once this one has acknowledged its first
+    batch, while it works on the second (a stalled request, a paused process)."""
+    count = services._count
 
-    def save_then_lose_the_lease(*args):
-        save_checkpoint(*args)
+    def count_then_lose_the_lease(run, results):
+        count(run, results)
         Peer.objects.filter(pk=peer.pk).update(
             lease_owner="another-worker", lease_expires_at=timezone.now() + dt.timedelta(60)
         )
 
-    monkeypatch.setattr(services, "_save_checkpoint", save_then_lose_the_lease)
+    monkeypatch.setattr(services, "_count", count_then_lose_the_lease)
 
 
 @pytest.mark.parametrize("direction", ["push", "pull"])
-def test_a_sync_that_lost_its_lease_stops_between_batches(
+def test_a_sync_that_lost_its_lease_stops_and_never_writes_its_checkpoint_again(
     hub, peer, small_batches, settings, lease_lost_after_first_batch, direction
 ):
     settings.SYNC_PUSH_CONCURRENCY = 1
     peer.push, peer.pull = direction == "push", direction == "pull"
     peer.save()
     publish(4)
+    first_page = serving.read_envelopes(after=feed.START, limit=2, origins=[settings.NODE_AGENCY])
     hub.feed = [envelope(origin="FR-ANSM") for _ in range(4)]
     outcome = sync(peer)
-    assert (hub.posts, hub.since_seen) == ((1, []) if direction == "push" else (0, [None]))
+    assert (hub.posts, hub.since_seen) == ((2, []) if direction == "push" else (0, [None, "2"]))
     (run,) = outcome.runs
     assert "lease" in run.error and run.pages == 1 and outcome.retry_in is None
+    # The second batch's checkpoint was refused in its own transaction: the new holder's
+    # cursor is never overwritten by a worker that lost the lease.
+    position = first_page[-1].position
+    expected = f"{position.txid}:{position.seq}" if direction == "push" else "2"
+    assert Checkpoint.objects.get(peer=peer, direction=direction).cursor == expected
+    if direction == "pull":
+        assert UseCase.objects.filter(origin_id="FR-ANSM").count() == 2
     peer.refresh_from_db()
     assert peer.lease_owner == "another-worker", "the other worker's lease is left alone"
     assert (peer.consecutive_failures, peer.next_attempt_at, peer.last_error) == (0, None, "")
