@@ -72,10 +72,14 @@ if not re.fullmatch(r"[A-Z0-9-]{2,32}", NODE_AGENCY):
         f"NODE_AGENCY={NODE_AGENCY!r}: upper-case letters, digits and '-', 2-32 characters"
     )
 
-DEBUG = env_bool("DEBUG", True)
+# DEBUG default: on only for a node that answers to localhost alone (a laptop); a node given
+# ALLOWED_HOSTS, i.e. reachable under a real name, runs with DEBUG off unless DEBUG=1 asks.
+DEBUG = env_bool("DEBUG", "ALLOWED_HOSTS" not in os.environ)
 SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET)
 if not DEBUG and SECRET_KEY == PLACEHOLDER_SECRET:
-    raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is the placeholder: set SECRET_KEY")
+    raise ImproperlyConfigured(
+        "DEBUG is off but SECRET_KEY is the placeholder: set SECRET_KEY (or DEBUG=1 on a laptop)"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -288,6 +292,19 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", SERVED_O
 SECURE_HSTS_SECONDS = env_int(
     "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SERVED_OVER_HTTPS and not DEBUG else 0
 )
+
+# Deploy checks: `manage.py check --deploy` reports nothing for a production node (DEBUG=0,
+# SECRET_KEY, SITE_URL https://..., BEHIND_TLS_PROXY=1); tests/test_security_headers.py runs it.
+# Plain-http pages are redirected to https; /federation/ is not (a peer's request already
+# carried its token, and a redirected POST would lose its body).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SERVED_OVER_HTTPS and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^federation/"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+X_FRAME_OPTIONS = "DENY"
+# HSTS preloading binds the whole domain for months: the domain owner's choice, so not a default
+# and its reminder (W021) is silenced until it is made.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # E-mail notices (registry/notices.py), sent by the Celery worker. EMAIL_URL, else the usual
 # EMAIL_* variables (SMTP when EMAIL_HOST is set), else files in $DATA_DIR/mail: no server needed.
