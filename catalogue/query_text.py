@@ -48,10 +48,11 @@ def search_text_errors(text: str) -> list[str]:
 
 
 def without_control_characters(text: str) -> str:
-    """text with every control character other than whitespace removed: what a page may show
-    of a refused search."""
+    """text with each control character other than whitespace replaced by a space (it most
+    likely stood between two words): what a page may show of a refused search."""
     return "".join(
-        char for char in text if char in WHITESPACE_CONTROLS or unicodedata.category(char) != "Cc"
+        char if char in WHITESPACE_CONTROLS or unicodedata.category(char) != "Cc" else " "
+        for char in text
     )
 
 
@@ -61,7 +62,7 @@ def query_errors(params, *, search_param: str = "search") -> dict[str, list[str]
     without their control characters, so that the error page never shows one."""
     errors: dict[str, list[str]] = {}
     for name, values in params.lists():
-        shown = without_control_characters(name) or "?"
+        shown = without_control_characters(name).strip() or "?"
         if name == search_param:
             problems = [problem for value in values for problem in search_text_errors(value)]
         elif controls := control_characters(name + "".join(values)):

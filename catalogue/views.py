@@ -85,7 +85,9 @@ def catalogue_results(request: HttpRequest) -> HttpResponse:
 def _catalogue(request: HttpRequest, *, template: str) -> HttpResponse:
     params = request.GET
     if errors := query_text.query_errors(params, search_param=SEARCH_PARAM):
-        return _bad_request(request, errors)
+        # The search box offers the text again, less what made it unsearchable.
+        retry = query_text.without_control_characters(params.get(SEARCH_PARAM, ""))
+        return _bad_request(request, errors, search=retry)
     try:
         check_parameters(params, allowed=CATALOGUE_PARAMETERS)
     except FilterInvalid as exc:
@@ -494,6 +496,9 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
-def _bad_request(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
-    context = {"errors": errors, "nav": "catalogue"}
+def _bad_request(
+    request: HttpRequest, errors: dict[str, list[str]], *, search: str | None = None
+) -> HttpResponse:
+    """The 400 page listing errors by parameter; with search, a search box holding it."""
+    context = {"errors": errors, "nav": "catalogue", "search": search}
     return render(request, "catalogue/bad_request.html", context, status=400)

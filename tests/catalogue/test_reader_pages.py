@@ -134,6 +134,16 @@ def test_a_search_with_a_nul_is_refused_for_the_nul_and_never_echoed(client, cat
     assert "\x00" not in html
 
 
+def test_the_refusal_offers_the_search_again_without_the_control_character(client, catalogue_data):
+    response = client.get(reverse("catalogue:home"), {"search": "signal\x00detection"})
+    html = response.content.decode()
+    assert re.search(
+        r'<input type="search" id="search" name="search" value="signal detection">', html
+    )
+    again = client.get(reverse("catalogue:home"), {"search": "signal detection"})
+    assert again.status_code == 200
+
+
 def test_a_control_character_in_a_filter_value_is_refused_and_never_echoed(client, catalogue_data):
     response = client.get(reverse("catalogue:home"), {"agency": "DE-\x07BFARM"})
     html = response.content.decode()
@@ -165,4 +175,4 @@ def test_the_api_and_the_feed_name_the_control_character(client, catalogue_data)
 
 def test_control_characters_are_listed_once_each_in_order():
     assert query_text.control_characters("a\x00b\x7f\x00\tc\x85") == ["U+0000", "U+007F", "U+0085"]
-    assert query_text.without_control_characters("a\x00b\tc") == "ab\tc"
+    assert query_text.without_control_characters("a\x00b\tc") == "a b\tc"

@@ -38,6 +38,7 @@ PAGES = [
     "/agencies/",
     "/agencies/FR-ANSM/",
     "/statistics/",
+    "/?search=signal%00detection",  # the 400 page of a refused search
 ]
 
 
