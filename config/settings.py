@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "registry.context_processors.single_sign_on",
             ],
         },
     },
@@ -210,6 +211,44 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
+
+# Single sign-on (registry/oidc.py, docs/security.md): agency staff sign in with their agency's
+# OpenID Connect provider when OIDC_RP_CLIENT_ID is set; local passwords stay (the embedded
+# default has no provider). The provider's endpoints are given one by one, as
+# mozilla-django-oidc takes them (its discovery document lists them).
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your agency account")
+OIDC_AGENCY_CLAIM = env_str("OIDC_AGENCY_CLAIM", "agency")
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "roles")
+OIDC_ADMIN_ROLE = env_str("OIDC_ADMIN_ROLE", "registry_admin")
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("registry.oidc.AgencyOIDCBackend")
+    OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+    OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = "openid email profile"
+    _oidc_endpoints = {
+        name: env_str(name, "")
+        for name in (
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+    }
+    _oidc_missing = [name for name, url in _oidc_endpoints.items() if not url]
+    if _oidc_missing or not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_ID is set, so single sign-on needs "
+            + ", ".join(
+                _oidc_missing + ([] if OIDC_RP_CLIENT_SECRET else ["OIDC_RP_CLIENT_SECRET"])
+            )
+        )
+    globals().update(_oidc_endpoints)
+    LOGIN_REDIRECT_URL = "/admin/"
+    LOGIN_REDIRECT_URL_FAILURE = "/admin/login/"
+    LOGOUT_REDIRECT_URL = "/"
 
 # The cache (cached catalogue counts and responses, the anonymous API throttle): in each process's
 # memory by default; a redis:// URL gives all of a node's gunicorn workers one shared cache.

@@ -1,5 +1,6 @@
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
@@ -38,3 +39,6 @@ urlpatterns = [
     ),
     path("", include("catalogue.urls")),
 ]
+
+if settings.OIDC_ENABLED:  # single sign-on (registry/oidc.py): /oidc/authenticate/, /callback/
+    urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))

@@ -31,6 +31,8 @@ EMPTY = "–"
 admin.site.site_header = format_lazy(_("AI use-case registry: {}"), settings.NODE_AGENCY)
 admin.site.site_title = _("AI use-case registry")
 admin.site.index_title = _("Administration")
+# The sign-in page offers the agency's identity provider when single sign-on is set up.
+admin.site.login_template = "admin/registry/login.html"
 # The registrar's list needs the width more than a second menu: the breadcrumbs and the home page
 # lead everywhere the sidebar does.
 admin.site.enable_nav_sidebar = False
