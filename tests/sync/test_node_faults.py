@@ -15,7 +15,7 @@ from django.utils import timezone
 from federation.processes import free_port
 from registry import feed
 from registry import services as registry_services
-from registry.models import FeedEntry, NodeState
+from registry.models import FeedEntry, NodeState, UseCase
 from sync import protocol, services, serving, signals, tasks
 from sync.models import Checkpoint, Peer
 from tests.factories import UseCaseFactory
@@ -158,3 +158,18 @@ def test_back_off_runs_on_the_database_clock_not_the_hosts(peer, host_clock_hour
     wait = peer.next_attempt_at - database_clock()
     assert dt.timedelta(0) < wait < dt.timedelta(minutes=2)
     assert services.due_peer_ids(now=database_clock() + wait + dt.timedelta(seconds=1))
+
+
+def test_the_catalogue_stamp_changes_when_an_edit_goes_back_in_time(monkeypatch):
+    from catalogue.counts import STAMP_KEY, catalogue_stamp
+
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(hours=3))
+    edited, _latest = _published(2)  # saved while the clock ran three hours ahead
+    monkeypatch.setattr(timezone, "now", real_now)  # the clock put right
+    before = catalogue_stamp()
+    use_case = UseCase.objects.get(uid=edited.uid)
+    use_case.title = "Edited on the right clock"
+    registry_services.save_use_case(use_case)
+    caches["default"].delete(STAMP_KEY)
+    assert catalogue_stamp() != before, "cached counts would miss the edit"
