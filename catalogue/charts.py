@@ -1,8 +1,8 @@
 """Server-side SVG charts for the catalogue pages (the machines are offline: no chart library, no
 CDN). Each chart is a <figure> holding an SVG that screen readers announce as one image (role
 "img", a <title> and an aria-label) and a data table with the same figures, for anyone who cannot
-see or read the drawing; where a bar or column has an address, both the drawing and the table
-link to it.
+see or read the drawing; where a bar or column has an address, the table links to it and a
+click on the drawing goes there (statistics.js).
 
 The drawings are narrow (WIDTH units) and their text large, so that scaled to a phone's width
 (about 350 px) the text stays near 13 px; the stylesheet keeps them from growing past about 1.2
@@ -218,12 +218,13 @@ def _svg(title: str, chart_id: str, height: float, body: SafeString, *, kind: st
 
 
 def _svg_link(shape: str, href: str) -> str:
-    """A bar or column that leads to its use cases. Out of the tab order and hidden from
-    assistive technology, which announce the drawing as one image: the data table's links
-    are the ones they reach."""
+    """A bar or column that leads to its use cases when clicked (catalogue/static/catalogue/
+    statistics.js). Not an <a>: inside an image, which assistive technology announces as one,
+    a link would be nested in it (WCAG 4.1.2); the data table's links are the ones every
+    visitor, keyboard and screen reader included, can follow."""
     if not href:
         return shape
-    return format_html('<a href="{}" tabindex="-1" aria-hidden="true">{}</a>', href, shape)
+    return format_html('<g class="link" data-href="{}">{}</g>', href, shape)
 
 
 def _figure(title: str, chart_id: str, svg: SafeString, rows: list[tuple]) -> SafeString:

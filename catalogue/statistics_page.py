@@ -37,8 +37,9 @@ def page_charts(stats: dict, *, params: QueryDict, catalogue_url: str) -> list[S
         return filtered_url(catalogue_url, params, **chosen)
 
     def vocabulary(name: str, counts: dict, choices, title: str, chart_id: str) -> SafeString:
+        # A value no use case has leads nowhere worth going.
         bars = [
-            charts.Bar(str(choices(code).label), n, link(**{name: code}))
+            charts.Bar(str(choices(code).label), n, link(**{name: code}) if n else "")
             for code, n in counts.items()
         ]
         return charts.bar_chart(bars, title=title, chart_id=chart_id)
