@@ -60,18 +60,20 @@ class Period:
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, chart_id: str) -> SafeString:
-    """Horizontal bars, one per label, longest scale = the largest value."""
-    if not bars:
+    """Horizontal bars, one per label with a value, longest scale = the largest value; the data
+    table lists every label, zeros included."""
+    drawn = [bar for bar in bars if bar.value]
+    if not drawn:
         return _empty(title)
-    peak = max(bar.value for bar in bars) or 1
+    peak = max(bar.value for bar in drawn)
     plot_width = WIDTH - VALUE_WIDTH
     row_height = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
     shapes = []
-    for index, bar in enumerate(bars):
+    for index, bar in enumerate(drawn):
         y = TOP_MARGIN + index * row_height
         length = round(plot_width * bar.value / peak, 1)
         shapes.append(_bar_row(bar, y=y, length=length))
-    height = TOP_MARGIN + len(bars) * row_height
+    height = TOP_MARGIN + len(drawn) * row_height
     svg = _svg(title, chart_id, height, mark_safe("".join(shapes)), kind="bars")
     rows = [(_linked(bar.label, bar.href), bar.value) for bar in bars]
     return _figure(title, chart_id, svg, rows)
@@ -89,7 +91,7 @@ def _bar_row(bar: Bar, *, y: int, length: float) -> str:
         ly=y + LABEL_HEIGHT - 5,
         label=_truncate(bar.label, LABEL_CHARACTERS),
         by=bar_top,
-        length=max(length, 1 if bar.value else 0),
+        length=max(length, 1),
         h=BAR_HEIGHT,
         colour=BAR_COLOUR,
         vx=length + 6,

@@ -50,7 +50,7 @@ def test_statistics_page_counts_only_the_filtered_use_cases(client, catalogue):
     assert "Agency: ANSM (FR-ANSM)" in text
     assert f"<title>FR-ANSM: {len(shown)}</title>" in text
     assert "<title>EMA:" not in text
-    assert f"Counting all {everything} use cases" in page(client)
+    assert f"Counting all {everything} use cases you can see." in page(client)
 
 
 def test_statistics_page_applies_the_search_too(client, catalogue):
