@@ -198,7 +198,7 @@ def sync_peer(peer: Peer, *, force: bool = False) -> CycleResult:
                 break
         # After a lost lease the peer's health is the new holder's to record.
         if not isinstance(failure, LeaseLost):
-            _record_health(peer, outcome, failure)
+            _record_health(peer, outcome, failure, owner)
     finally:
         client.close()
         release_lease(peer, owner)
@@ -273,7 +273,10 @@ def _check_protocol(node: dict) -> None:
     )
 
 
-def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) -> None:
+def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None, owner: str) -> None:
+    """Success, or the failure's stop or back-off, written only while this worker holds the
+    lease: one that was paused past it (its requests then fail on their deadline) must not put
+    back off a peer that the new holder is syncing well."""
     now = database_now()
     peer.last_attempt_at = now
     if failure is None:
@@ -296,7 +299,7 @@ def _record_health(peer: Peer, outcome: CycleResult, failure: Exception | None) 
             wait = backoff_seconds(peer.consecutive_failures)
         outcome.retry_in = wait
         peer.next_attempt_at = now + dt.timedelta(seconds=wait)
-    Peer.objects.filter(pk=peer.pk).update(
+    Peer.objects.filter(pk=peer.pk, lease_owner=owner).update(
         last_attempt_at=peer.last_attempt_at,
         last_success_at=peer.last_success_at,
         consecutive_failures=peer.consecutive_failures,

@@ -437,6 +437,22 @@ def test_a_sync_that_lost_its_lease_stops_and_never_writes_its_checkpoint_again(
     assert (peer.consecutive_failures, peer.next_attempt_at, peer.last_error) == (0, None, "")
 
 
+def test_a_worker_that_lost_its_lease_then_failed_leaves_the_peers_health_to_the_new_holder(
+    hub, peer, small_batches, settings, lease_lost_after_first_batch
+):
+    """Paused past its lease, a worker's next request fails on its deadline: the new holder is
+    syncing the peer, so this failure must not put the peer into back-off."""
+    settings.SYNC_PUSH_CONCURRENCY = 1
+    peer.pull = False
+    peer.save()
+    publish(4)
+    hub.post_failures[2] = (500, {}, "{}")
+    outcome = sync(peer)
+    assert "HTTP 500" in outcome.runs[0].error
+    peer.refresh_from_db()
+    assert (peer.consecutive_failures, peer.next_attempt_at, peer.last_error) == (0, None, "")
+
+
 def test_a_lease_left_by_a_killed_worker_expires_within_about_a_minute(peer, settings):
     settings.SYNC_HTTP_TIMEOUT_SECONDS = 30
     services.acquire_lease(peer)  # and the worker dies without releasing it
