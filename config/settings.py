@@ -292,7 +292,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's, minding a last run a clock left in the future (sync/schedule.py).
+CELERY_BEAT_SCHEDULER = "sync.schedule:ClockSafeScheduler"
 CELERY_TIMEZONE = "UTC"
 
 # Federation (PROTOCOL.md: Operations)

@@ -7,9 +7,11 @@ last applied value hands it to the environment again."""
 
 import datetime as dt
 
+from celery.utils.time import maybe_make_aware
 from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
 from sync.models import ScheduleState
 
@@ -54,3 +56,21 @@ def _set_interval(task: PeriodicTask | None, seconds: int, *, enable: bool) -> P
         task.enabled = True
     task.save()
     return task
+
+
+class ClockSafeEntry(ModelEntry):
+    """A periodic task whose last run lies in the future counts as run now: a beat whose clock
+    ran hours ahead (since put right) wrote that time, and beat would otherwise wait until its
+    clock reaches it before it syncs again (issue 14, item 6). It runs one interval later."""
+
+    def is_due(self):
+        now = maybe_make_aware(self._default_now())
+        if self.last_run_at and maybe_make_aware(self.last_run_at) > now:
+            self.last_run_at = now
+        return super().is_due()
+
+
+class ClockSafeScheduler(DatabaseScheduler):
+    """django-celery-beat's scheduler (CELERY_BEAT_SCHEDULER) with ClockSafeEntry."""
+
+    Entry = ClockSafeEntry

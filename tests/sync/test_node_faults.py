@@ -173,3 +173,14 @@ def test_the_catalogue_stamp_changes_when_an_edit_goes_back_in_time(monkeypatch)
     registry_services.save_use_case(use_case)
     caches["default"].delete(STAMP_KEY)
     assert catalogue_stamp() != before, "cached counts would miss the edit"
+
+
+def test_a_periodic_sync_last_run_in_the_future_runs_again_within_its_interval():
+    from config.celery import app
+    from sync.schedule import ClockSafeEntry, ensure_schedule
+
+    task = ensure_schedule(interval_seconds=60)
+    task.last_run_at = timezone.now() + dt.timedelta(hours=3)  # written by a beat hours ahead
+    task.save()
+    _, next_check_in = ClockSafeEntry(task, app=app).is_due()
+    assert next_check_in <= 60
