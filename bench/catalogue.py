@@ -489,7 +489,10 @@ def warm_every_worker(args) -> int:
     it makes: ask enough distinct counts at once that every worker has done so before anything
     is measured. With a cache shared by the workers, the cached scenarios would not: one worker
     computes, the others are served, and their builds would land in an uncached scenario."""
-    urls = [f"{base(args)}/api/v1/facets/?outputs={o}&tags=warm{i}" for i in range(40)
+    # Distinct dates long past make distinct URLs that count every record (an unknown
+    # parameter would be refused: catalogue.filters.check_parameters).
+    days = [dt.date(1990, 1, 1) + dt.timedelta(days=i) for i in range(40)]
+    urls = [f"{base(args)}/api/v1/facets/?outputs={o}&created_after={day}" for day in days
             for o in ("prediction", "extraction")]  # fmt: skip
     return measure(urls, total=len(urls), clients=args.clients, warmup=[], cpu_pids=[])["n"]
 
