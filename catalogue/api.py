@@ -228,9 +228,11 @@ def _filter_parameters() -> list[OpenApiParameter]:
 SEARCH_PARAMETER = OpenApiParameter(
     "search",
     {"type": "string", "maxLength": fulltext.MAX_QUERY_LENGTH},
-    description='Full-text query (words, "quoted phrase", OR, -word). Results then carry a '
-    "highlighted `snippet` and are ordered by relevance (use cases whose title matches "
-    "first) unless `ordering` says otherwise.",
+    description='Full-text query: words (all must match), "quoted phrase", OR between '
+    "words, -word to leave out; case, accents and Unicode normal form do not matter, the same "
+    "on every node (registry/search_query.py). Results then carry a highlighted `snippet` "
+    "(whole words, HTML-escaped, matches in <mark>) and are ordered by relevance (use cases "
+    "whose title matches first) unless `ordering` says otherwise.",
     examples=[OpenApiExample("words", value="signal detection")],
 )
 LIST_PARAMETERS = [

@@ -4,6 +4,8 @@ One table, FILTERS, drives the parsing, the API's OpenAPI parameters and the fac
 API and the web pages accept exactly the same parameters. Several values of one parameter (given
 repeated, `stage=pilot&stage=production`, or comma-separated, `stage=pilot,production`) mean OR;
 different parameters combine with AND. List fields (techniques, ...) match by containment.
+A view accepts FILTERS and its own few parameters (allowed_parameters) and refuses any other
+with the allowed names (check_parameters), so a misspelt filter is never silently ignored.
 """
 
 import datetime as dt
