@@ -6,7 +6,7 @@ the database; only P-tier text is indexed, so a search never reveals a network-o
 SQLite (the laptop default): the FTS5 table FTS_TABLE (tokenizer unicode61) holds each row's
 text folded by registry.search_query.fold (NFKC, case folded in every script, diacritics
 removed), kept by triggers (migration 0011); the query's words are folded the same way. Rank:
-bm25 with the title weighing most.
+which columns hold the query, weighted like PostgreSQL's A, B, C.
 
 PostgreSQL: the trigger-kept tsvector columns `search_document` (weights A title, B summary,
 tags, product, vendor, C the rest) and `search_title` hold, after NFKC and unaccent, the stems
@@ -51,8 +51,6 @@ MAX_QUERY_LENGTH = 500
 MAX_WORDS = 12
 FTS_TABLE = "registry_usecase_fts"
 SQLITE_FOLD_FUNCTION = "registry_search_fold"
-# bm25 weights of the FTS columns: title, then B and C texts (as PostgreSQL's A, B, C).
-SQLITE_WEIGHTS = (10.0, 4.0, 1.0)
 # The languages the stored stems may be in (migration 0011's LANGUAGE_CONFIGS), and 'simple'.
 SEARCH_CONFIGS = (
     "simple",
@@ -82,8 +80,10 @@ SEARCH_CONFIG = "english"
 TITLE_DOCUMENT_SQL = (
     "to_tsvector('english'::regconfig, coalesce(title, '') || ' ' || coalesce(title_en, ''))"
 )
-# Rows whose title matches rank above all others (ts_rank and -bm25 stay far below this).
+# Rows whose title matches rank above all others (ts_rank and SQLite's weights stay far below).
 TITLE_TIER = 1000
+# SQLite rank: which FTS columns hold the whole query, weighted as PostgreSQL's A, B, C.
+SQLITE_COLUMN_WEIGHTS = {"title": TITLE_TIER + 10, "body_b": 4, "body_c": 1}
 IN_TITLE = "search_in_title"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _TOKEN_RE = re.compile(r"[^\W_]+")
@@ -197,25 +197,26 @@ def _search_sqlite(qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
     if not parsed.groups:
         return qs.annotate(search_rank=Value(0.0), **{IN_TITLE: Value(False)})
     expression = _fts_expression(parsed)
-    title_expression = f"{{title}} : ({expression})"
     matches = RawSQL(
         f'"{table}"."id" IN ({_fts_rowids()})', [expression], output_field=BooleanField()
     )
-    in_title = RawSQL(
-        f'"{table}"."id" IN ({_fts_rowids()})',
-        [title_expression],
-        output_field=BooleanField(),
-    )
-    weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
+    # Each IN list is computed once per query (a bm25 per row, in a correlated subquery, cost
+    # ten times more): the rank says which columns hold the whole query, weighted like
+    # PostgreSQL's A, B, C, with the title tier on top.
+    in_column = {
+        column: (f'"{table}"."id" IN ({_fts_rowids()})', f"{{{column}}} : ({expression})")
+        for column in SQLITE_COLUMN_WEIGHTS
+    }
     rank = RawSQL(
-        f"(SELECT -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} "
-        f'WHERE {FTS_TABLE} MATCH %s AND rowid = "{table}"."id") '
-        f'+ CASE WHEN "{table}"."id" IN ({_fts_rowids()}) '
-        f"THEN {TITLE_TIER} ELSE 0 END",
-        [expression, title_expression],
+        " + ".join(
+            f"CASE WHEN {condition} THEN {SQLITE_COLUMN_WEIGHTS[column]} ELSE 0 END"
+            for column, (condition, _) in in_column.items()
+        ),
+        [query for _, query in in_column.values()],
         output_field=FloatField(),
     )
-    return qs.filter(matches).annotate(search_rank=rank, **{IN_TITLE: in_title})
+    in_title = RawSQL(in_column["title"][0], [in_column["title"][1]], output_field=BooleanField())
+    return qs.filter(matches).annotate(search_rank=Cast(rank, FloatField()), **{IN_TITLE: in_title})
 
 
 # ---- snippets -----------------------------------------------------------------------------------
