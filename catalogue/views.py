@@ -127,6 +127,8 @@ def _catalogue(request: HttpRequest, *, template: str) -> HttpResponse:
         "export_csv_url": _export_url("api:use-case-export-csv", params),
         "export_json_url": _export_url("api:use-case-export-json", params),
         "export_xlsx_url": _export_url("api:use-case-export-xlsx", params),
+        # The same filters and search, without paging or sorting (_export_url drops those).
+        "statistics_url": _export_url("catalogue:statistics", params),
         "show_level": selectors.sees_network(request.user),
     }
     return render(request, template, context)

@@ -174,3 +174,15 @@ def test_members_statistics_count_network_records_too(member_client, catalogue):
         [r for r in visible(catalogue, network=True) if r.origin_id == "DE-BFARM"]
     )
     assert member["total"] > anonymous["total"]
+
+
+def test_the_catalogue_links_the_statistics_of_its_filters_without_paging(client, catalogue):
+    text = html.unescape(
+        client.get(
+            "/", {"agency": "FR-ANSM", "search": "catalogue", "sort": "title"}
+        ).content.decode()
+    )
+
+    link = re.search(r'<a href="([^"]+)">Statistics of these use cases</a>', text).group(1)
+    assert link == "/statistics/?agency=FR-ANSM&search=catalogue"
+    assert client.get(link).status_code == 200
