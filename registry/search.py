@@ -28,12 +28,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import SearchQueryField, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    F,
     FloatField,
     IntegerField,
     Q,
@@ -41,7 +40,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Func, RawSQL
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from registry import search_query
@@ -122,49 +121,54 @@ def search(qs: QuerySet, query: str) -> QuerySet:
 # ---- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _term_query(term: Term) -> SearchQuery:
-    """The term as stems of any configured language or as the plain word (NFKC, unaccent)."""
-    nfkc = Func(Value(term.text), template="normalize(%(expressions)s, NFKC)")
-    text = Func(nfkc, function="unaccent")
-    combined = None
-    for config in SEARCH_CONFIGS:
-        one = SearchQuery(text, config=config, search_type="phrase")
-        combined = one if combined is None else combined | one
-    return combined
+def _term_tsquery(term: Term) -> str:
+    """The term as a tsquery: its stems in any configured language, or the plain words (NFKC,
+    unaccent), as distinct alternatives. Computed once per search by phraseto_tsquery and
+    deduplicated, so that the planner sees a few lexemes rather than one per language and
+    estimates (and uses the GIN index) as for a plain word."""
+    sql = (
+        "SELECT DISTINCT phraseto_tsquery(config::regconfig, "
+        "registry_unaccent(normalize(%s, NFKC)))::text FROM unnest(%s::text[]) AS config"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [term.text, list(SEARCH_CONFIGS)])
+        alternatives = sorted(text for (text,) in cursor.fetchall() if text)
+    return " | ".join(f"( {text} )" for text in alternatives)
 
 
-def _postgresql_query(parsed: ParsedQuery):
-    """(positive query or None, [query per excluded term])."""
-    positive = None
+def _postgresql_query(parsed: ParsedQuery) -> tuple[str, list[str]]:
+    """(tsquery of the groups, "" when there is none; [tsquery per excluded term])."""
+    groups = []
     for group in parsed.groups:
-        either = None
-        for term in group:
-            either = _term_query(term) if either is None else either | _term_query(term)
-        positive = either if positive is None else positive & either
-    return positive, [_term_query(term) for term in parsed.excluded]
+        either = [text for text in map(_term_tsquery, group) if text]
+        groups.append(" | ".join(either) or "''")  # '' matches nothing
+    excluded = [text for text in map(_term_tsquery, parsed.excluded) if text]
+    return " & ".join(f"( {group} )" for group in groups), excluded
 
 
-def _column(name: str) -> RawSQL:
+def _tsquery_match(column: str, tsquery: str) -> RawSQL:
     # Trigger-kept columns the model does not declare (migration 0011).
-    return RawSQL(f'"registry_usecase"."{name}"', [], output_field=SearchVectorField())
+    return RawSQL(
+        f'"registry_usecase"."{column}" @@ %s::tsquery', [tsquery], output_field=BooleanField()
+    )
 
 
 def _search_postgresql(qs: QuerySet, parsed: ParsedQuery) -> QuerySet:
     positive, excluded = _postgresql_query(parsed)
-    qs = qs.annotate(_search_document=_column("search_document"))
-    for query in excluded:
-        qs = qs.exclude(_search_document=query)
-    if positive is None:
+    for tsquery in excluded:
+        qs = qs.exclude(_tsquery_match("search_document", tsquery))
+    if not positive:
         return qs.annotate(search_rank=Value(0.0), **{IN_TITLE: Value(False)})
-    qs = qs.annotate(_search_title=_column("search_title")).filter(_search_document=positive)
-    in_title = Q(_search_title=positive)
-    rank = SearchRank(F("_search_document"), positive) + Case(
+    document = RawSQL('"registry_usecase"."search_document"', [], output_field=SearchVectorField())
+    query = RawSQL("%s::tsquery", [positive], output_field=SearchQueryField())
+    in_title = _tsquery_match("search_title", positive)
+    rank = SearchRank(document, query) + Case(
         When(in_title, then=Value(float(TITLE_TIER))), default=Value(0.0)
     )
-    return qs.annotate(
+    return qs.filter(_tsquery_match("search_document", positive)).annotate(
         # ts_rank is a float4: ordered as float8 so that cursors round-trip exactly.
         search_rank=Cast(rank, FloatField()),
-        **{IN_TITLE: Case(When(in_title, then=Value(True)), default=Value(False))},
+        **{IN_TITLE: in_title},
     )
 
 
