@@ -12,8 +12,10 @@ PostgreSQL: the trigger-kept tsvector columns `search_document` (weights A title
 tags, product, vendor, C the rest) and `search_title` hold, after NFKC and unaccent, the stems
 in the record's language (title_en in English) and the words unstemmed, so that an acronym or a
 word its language drops as a stop word is still found (migration 0011). Each term of the query
-is matched as stems of every configured language or as the plain word, through
-django.contrib.postgres.search. Rank: ts_rank.
+is matched as its stems in every configured language or as the plain words: phraseto_tsquery
+per language, run once per search and deduplicated (SearchQuery's expression would be one
+alternative per language, which the planner took for half the table), then combined by the
+parsed query's AND, OR and NOT. Rank: ts_rank (SearchRank, django.contrib.postgres.search).
 
 On both, rows whose title matches rank above all others (TITLE_TIER) and are annotated IN_TITLE
 so that a page can be read from them first (catalogue.selectors). PostgreSQL also finds other
