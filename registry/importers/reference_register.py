@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from registry import reference, services
@@ -30,6 +31,7 @@ from registry.validation import FIELDS, RecordInvalid, validate_record
 
 READERS = {us_omb.FORMAT: us_omb, nl_register.FORMAT: nl_register}
 CREATED, UPDATED, UNCHANGED, DELETED = "created", "updated", "unchanged", "deleted"
+BATCH_ROWS = 500
 
 
 @dataclass
@@ -54,7 +56,6 @@ def import_reference_register(
     register_key: str,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    progress_every: int = 500,
 ) -> ReferenceReport:
     """Make the register's records on this hub what the file at `path` says. Raises
     ImportRefused (unknown register, not a hub) and SourceInvalid (not the register's format)
@@ -72,14 +73,19 @@ def import_reference_register(
     report = ReferenceReport(register=register, rows=len(rows), dry_run=dry_run)
     today = timezone.now().date()
     options = MapOptions(today=today, contact_email="")  # no invented mailbox
-    for done, row in enumerate(rows, 1):
-        outcome = _import_row(register, module, row, options, existing.get(row.key), dry_run)
-        if outcome in report.counts:
-            report.counts[outcome] += 1
-        else:
-            report.skipped.append(outcome)
-        if progress and (done % progress_every == 0 or done == len(rows)):
-            progress(done, len(rows))
+    for start in range(0, len(rows), BATCH_ROWS):
+        # One commit per batch, not per row: a 3,600-row file in seconds, not minutes, on SQLite.
+        with transaction.atomic():
+            for row in rows[start : start + BATCH_ROWS]:
+                outcome = _import_row(
+                    register, module, row, options, existing.get(row.key), dry_run
+                )
+                if outcome in report.counts:
+                    report.counts[outcome] += 1
+                else:
+                    report.skipped.append(outcome)
+        if progress:
+            progress(min(start + BATCH_ROWS, len(rows)), len(rows))
     keys = {row.key for row in rows}
     for key, use_case in existing.items():
         if key not in keys:
