@@ -107,6 +107,20 @@ def hub_peer(node: Node) -> PeerState | None:
     return PeerState(bool(row[0]), row[1] or "", row[2]) if row else None
 
 
+def run_totals(node: Node, direction: str) -> dict[str, int]:
+    """What the node's sync runs in one direction ("push" or "pull") answered or applied, summed
+    over every run (sync.models.SyncRun; a run's counts are saved with each page it applied)."""
+    statuses = ("applied", "unchanged", "stale", "rejected")
+    with _cursor(node) as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'COALESCE(SUM({s}), 0)' for s in statuses)}, COUNT(*)"
+            f" FROM sync_syncrun WHERE direction = {_placeholder(node)}",
+            [direction],
+        )
+        *sums, runs = cursor.fetchone()
+    return {**dict(zip(statuses, map(int, sums), strict=True)), "runs": int(runs)}
+
+
 def _rows(node: Node, query: str, origin: str | None) -> list[tuple]:
     params: list[str] = []
     if origin is not None:

@@ -13,7 +13,7 @@ A reaches the hub through tests/e2e/proxy.py, the one place where faults are inj
 import os
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from federation.launcher import Node, NodeConfig
 from federation.topology import Backend, Federation
 from tests.e2e.helpers import act
 from tests.e2e.proxy import FaultProxy
+from tests.e2e.redis_server import RedisServer
 
 INTERVAL_SECONDS = 2
 HTTP_TIMEOUT_SECONDS = 3
@@ -55,9 +56,17 @@ class Network:
 
 @contextmanager
 def running_network(
-    run_dir: Path, marker: str, *, broker_shift: int = 0, interval: int = INTERVAL_SECONDS
+    run_dir: Path,
+    marker: str,
+    *,
+    broker_shift: int = 0,
+    interval: int = INTERVAL_SECONDS,
+    extra_env: dict[str, str] | None = None,
+    configure: Callable[[Federation], None] | None = None,
 ) -> Iterator[Network]:
-    """Start a hub and two agencies (A through the fault proxy); stop and drop them after."""
+    """Start a hub and two agencies (A through the fault proxy); stop and drop them after.
+    `extra_env` goes to every node's processes (e.g. other page sizes); `configure` may change
+    the nodes' configuration before they are prepared (e.g. A's broker and cache)."""
     name, value = marker.split("=")
     federation = Federation(
         run_dir=run_dir,
@@ -69,10 +78,13 @@ def running_network(
             "SYNC_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS),
             "SYNC_PUSH_BATCH_SIZE": str(BATCH_SIZE),
             "SYNC_PULL_PAGE_SIZE": str(BATCH_SIZE),
+            **(extra_env or {}),
         },
     )
     proxy = FaultProxy(federation.hub.config.port).start()
     federation.nodes["EMA"].config.hub_url = proxy.url
+    if configure is not None:
+        configure(federation)
     try:
         federation.prepare(fresh_databases=True)
         for node in federation.nodes.values():
@@ -119,6 +131,42 @@ def proxy(network):
     network.proxy.disarm()
     yield network.proxy
     network.proxy.disarm()
+
+
+# The fault scenarios of issue 14 (a restored hub, Redis down, clocks that disagree, a large
+# backlog) share one federation, started by the first of them and kept to the end of the session,
+# beside the shared one and the single-module ones: so it takes the last three Redis numbers.
+# Agency A runs on a Redis server of its own (broker and cache), which a test may stop; pages
+# are of 50 records.
+FAULTS_BROKER_SHIFT = 6
+FAULTS_PAGE = 50
+
+
+@pytest.fixture(scope="session")
+def faults_redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("faults-redis") / "redis.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def faults_network(tmp_path_factory, marker, faults_redis):
+    def on_own_redis(federation: Federation) -> None:
+        agency_a = federation.nodes["EMA"].config
+        agency_a.broker_url, agency_a.cache_url = faults_redis.url(0), faults_redis.url(1)
+
+    pages = {"SYNC_PUSH_BATCH_SIZE": str(FAULTS_PAGE), "SYNC_PULL_PAGE_SIZE": str(FAULTS_PAGE)}
+    # A marker of its own name: the shared federation, which may stop first, looks for its own
+    # marker as a substring of every process's environment.
+    own_marker = "AR_E2E_FAULTS_RUN=" + marker.split("=", 1)[1]
+    with running_network(
+        tmp_path_factory.mktemp("faults"),
+        own_marker,
+        broker_shift=FAULTS_BROKER_SHIFT,
+        extra_env=pages,
+        configure=on_own_redis,
+    ) as network:
+        yield network
 
 
 # The single-node modules (notices, webhooks) take the Redis numbers of the single-module
