@@ -124,12 +124,13 @@ def _upsert_use_cases(copies: list[Copy], received_from: str, now: dt.datetime) 
             "modified": copy.modified,
             "created": now,
             "source_key": None,
+            "source_fingerprint": "",
             "received_at": now,
             "received_from": received_from,
         }
         for copy in copies
     ]
-    _upsert(UseCase, rows, keep={"origin", "uid", "created", "source_key"})
+    _upsert(UseCase, rows, keep={"origin", "uid", "created", "source_key", "source_fingerprint"})
 
 
 def _quality_columns(values: dict[str, Any], origin: str) -> dict[str, Any]:
