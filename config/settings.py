@@ -318,10 +318,10 @@ SYNC_LEDGER_DAYS = env_int("SYNC_LEDGER_DAYS", 90)
 SYNC_MAX_VERSION_LEAP = env_int("SYNC_MAX_VERSION_LEAP", 1000)
 # After `issue_peer_token --rotate`, the agency's older tokens keep working this long.
 PEER_TOKEN_OVERLAP_HOURS = env_int("PEER_TOKEN_OVERLAP_HOURS", 24)
-# CA certificates the sync client trusts for https peers (a PEM file); empty: the certifi bundle.
+# CA certificates the sync client trusts for https peers (a PEM file); empty: the default bundle.
+# Read at each sync, not at start-up: in the compose stack the proxy writes it after the nodes
+# start (a sync before then fails and is retried like any peer failure).
 SYNC_CA_BUNDLE = env_str("SYNC_CA_BUNDLE", "")
-if SYNC_CA_BUNDLE and not Path(SYNC_CA_BUNDLE).is_file():
-    raise ImproperlyConfigured(f"SYNC_CA_BUNDLE={SYNC_CA_BUNDLE!r} is not a file")
 # Trust X-Forwarded-Proto only behind the proxy that sets it (docker/Caddyfile): anywhere else a
 # client could claim https itself.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)

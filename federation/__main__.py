@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         base_port=args.base_port,
         interval=args.interval,
         backend=Backend(postgres_url=args.postgres, redis_url=args.redis, db_prefix=args.db_prefix),
-        production=bool(args.postgres),
+        production=bool(args.postgres) or args.https,
+        tls=args.https,
     )
     _on_signals(_raise_stop)
     try:
@@ -102,6 +103,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="production topology: PostgreSQL server URL (a database per node is "
         "created next to it), with --redis; gunicorn, DEBUG=0",
+    )
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        help="serve every node over HTTPS (gunicorn, DEBUG=0) with a certificate from a local "
+        "test CA made under the run dir (tls/ca.pem); nodes verify each other against it",
     )
     parser.add_argument(
         "--redis",

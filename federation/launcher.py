@@ -9,6 +9,7 @@ files under the node's data dir. Used by `python -m federation`, the end-to-end 
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -63,10 +64,16 @@ class NodeConfig:
     production: bool = False  # gunicorn, DEBUG=0, collected static files
     web_workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    # HTTPS (production mode only: gunicorn terminates TLS): this node's certificate and key,
+    # and the CA bundle its sync client verifies peers against (SYNC_CA_BUNDLE).
+    certfile: str = ""
+    keyfile: str = ""
+    ca_bundle: str = ""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.certfile else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def name(self) -> str:
@@ -113,6 +120,8 @@ class Node:
             env["CELERY_BROKER_URL"] = c.broker_url
         if c.cache_url:  # gunicorn workers share counts, responses and the throttle
             env["CACHE_URL"] = c.cache_url
+        if c.ca_bundle:
+            env["SYNC_CA_BUNDLE"] = c.ca_bundle
         if c.production:
             # A connection per request costs a new PostgreSQL backend each time (a hub receiving a
             # push: 16% of its throughput, bench/sync.py).
@@ -214,7 +223,10 @@ class Node:
                 f"--workers={self.config.web_workers}",
                 "--timeout=120",
                 "--access-logfile=-",
+                *tls_options(self.config),
             ]
+        if self.config.certfile:
+            raise NodeError(f"{self.config.agency}: HTTPS needs production mode (gunicorn)")
         return [
             sys.executable,
             "-m",
@@ -312,8 +324,15 @@ class Node:
         )
 
     def node_info(self, timeout: float = 5) -> dict:
-        with urllib.request.urlopen(f"{self.url}/federation/v1/node", timeout=timeout) as answer:
+        url = f"{self.url}/federation/v1/node"
+        with urllib.request.urlopen(url, timeout=timeout, context=self.ssl_context()) as answer:
             return json.load(answer)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """What a client of this node's https address verifies it with (the node's CA bundle)."""
+        if not self.config.certfile:
+            return None
+        return ssl.create_default_context(cafile=self.config.ca_bundle or None)
 
     def log_tail(self, kind: str, lines: int = 40) -> str:
         path = self.log_dir / f"{kind}.log"
@@ -323,6 +342,12 @@ class Node:
 
     def running(self) -> dict[str, bool]:
         return {kind: p.poll() is None for kind, p in self.processes.items()}
+
+
+def tls_options(config: NodeConfig) -> list[str]:
+    if not config.certfile:
+        return []
+    return [f"--certfile={config.certfile}", f"--keyfile={config.keyfile}"]
 
 
 __all__ = ["Node", "NodeConfig", "NodeError", "PROJECT_ROOT"]

@@ -101,6 +101,7 @@ class Federation:
         interval: int = 10,
         backend: Backend = Backend(),
         production: bool = False,
+        tls: bool = False,
         extra_env: dict[str, str] | None = None,
     ):
         self.run_dir = Path(run_dir)
@@ -111,6 +112,7 @@ class Federation:
         extra_env = {RUN_MARKER: str(self.run_dir.resolve()), **(extra_env or {})}
         codes = [hub, *agencies]
         ports = [base_port + i if base_port else processes.free_port() for i in range(len(codes))]
+        certificate = test_certificate(self.run_dir / "tls") if tls else {}
         self.nodes: dict[str, Node] = {}
         for index, (code, port) in enumerate(zip(codes, ports, strict=True)):
             self.nodes[code] = Node(
@@ -125,6 +127,7 @@ class Federation:
                     sync_interval=interval,
                     production=production,
                     extra_env=dict(extra_env),
+                    **certificate,
                 ),
                 pidfile=self.pidfile,
             )
@@ -194,6 +197,28 @@ class Federation:
             config.update(data_dir=str(node.config.data_dir), hub_token="", extra_env={})
             state[code] = config
         (self.run_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+
+def test_certificate(folder: Path) -> dict[str, str]:
+    """A local test CA (trustme) and one server certificate for 127.0.0.1 and localhost, written
+    under `folder` (made once, kept across restarts); the NodeConfig fields that use them. Every
+    node serves it and verifies its peers against the CA: the production topology on loopback
+    speaks HTTPS as a real deployment does, with no public CA involved."""
+    paths = {"ca_bundle": folder / "ca.pem", "certfile": folder / "node.pem",
+             "keyfile": folder / "node-key.pem"}  # fmt: skip
+    if not all(path.exists() for path in paths.values()):
+        import trustme  # only the HTTPS mode needs it
+
+        folder.mkdir(parents=True, exist_ok=True)
+        ca = trustme.CA(organization_name="EMRN federation test CA")
+        leaf = ca.issue_cert("127.0.0.1", "localhost")
+        leaf.private_key_pem.write_to_path(str(paths["keyfile"]))
+        paths["keyfile"].chmod(0o600)
+        leaf.cert_chain_pems[0].write_to_path(str(paths["certfile"]))
+        for blob in leaf.cert_chain_pems[1:]:
+            blob.write_to_path(str(paths["certfile"]), append=True)
+        ca.cert_pem.write_to_path(str(paths["ca_bundle"]))
+    return {name: str(path) for name, path in paths.items()}
 
 
 def load_nodes(run_dir: Path) -> dict[str, Node]:

@@ -77,8 +77,6 @@ class PeerClient:
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {self.token}"
             session.headers["Accept"] = "application/json"
-            # https peers are verified against SYNC_CA_BUNDLE (a private CA), else certifi's.
-            session.verify = settings.SYNC_CA_BUNDLE or True
             self._local.session = session
             self._sessions.append(session)
         return session
@@ -121,8 +119,15 @@ class PeerClient:
         what = f"{method} {url}"
         deadline = time.monotonic() + self.timeout
         try:
+            # https peers are verified against SYNC_CA_BUNDLE (a private CA), else the default
+            # bundle. Given per request: requests lets REQUESTS_CA_BUNDLE override session.verify.
             response = self.session.request(
-                method, url, timeout=self.timeout, stream=True, **kwargs
+                method,
+                url,
+                timeout=self.timeout,
+                stream=True,
+                verify=settings.SYNC_CA_BUNDLE or True,
+                **kwargs,
             )
         except requests.RequestException as exc:
             raise PeerUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc

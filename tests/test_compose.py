@@ -42,7 +42,27 @@ def test_every_process_of_a_node_runs_our_one_image_after_its_database_is_migrat
 def test_agencies_create_their_own_agency_and_know_the_hub(services):
     for node in ("ema", "bfarm"):
         assert "create_agency" in " ".join(services[f"{node}-migrate"]["command"])
-        assert services[f"{node}-web"]["environment"]["HUB_URL"] == "http://hub-web:8000"
+        environment = services[f"{node}-web"]["environment"]
+        assert environment["HUB_URL"] == "https://hub.proxy:8443"
+        assert environment["SYNC_CA_BUNDLE"].startswith("/caddy-data/")
+        assert "caddy-data:/caddy-data:ro" in services[f"{node}-worker"]["volumes"]
+
+
+def test_only_the_tls_proxy_is_published_and_the_nodes_trust_its_header(services):
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert "./docker/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "hub.proxy" in proxy["networks"]["default"]["aliases"]
+    caddyfile = (COMPOSE.parent / "docker" / "Caddyfile").read_text()
+    for node in NODES:
+        web = services[f"{node}-web"]
+        assert "ports" not in web, f"{node}-web is reached through the proxy only"
+        assert f"reverse_proxy {node}-web:8000" in caddyfile
+        assert web["environment"]["BEHIND_TLS_PROXY"] == "1"
+        assert (
+            web["environment"]["SITE_URL"].startswith("${")
+            and "https://" in (web["environment"]["SITE_URL"])
+        )
 
 
 def test_each_node_has_its_own_database_broker_and_cache(services):
