@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Q, TextChoices
 from django.utils import timezone
 
+from catalogue import query_text
 from registry import vocabularies as v
 from registry.validation import NETWORK_ONLY_FIELDS
 
@@ -192,8 +193,11 @@ def _checked(values: list[str]) -> list[str]:
     if len(values) > MAX_VALUES_PER_PARAMETER:
         raise ValueError(f"At most {MAX_VALUES_PER_PARAMETER} values.")
     for value in values:
-        if len(value) > MAX_VALUE_LENGTH or "\x00" in value:
-            raise ValueError("Value too long or not text.")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(f"At most {MAX_VALUE_LENGTH} characters per value.")
+        controls = query_text.control_characters(value)
+        if controls:
+            raise ValueError(f"A value contains a control character ({', '.join(controls)}).")
     return values
 
 

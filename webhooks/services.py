@@ -38,9 +38,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from standardwebhooks import Webhook
 
 from catalogue.filters import FILTERS, FilterInvalid, filters_to_q
+from catalogue.query_text import search_text_errors
 from catalogue.selectors import NETWORK_FIELDS, PUBLIC_FIELDS, search_use_cases
 from registry import feed
-from registry import search as fulltext
 from registry import vocabularies as v
 from registry.models import FeedEntry, UseCase
 from registry.services import agency_mailbox
@@ -104,9 +104,9 @@ def filter_errors(filters: str, *, network: bool) -> list[str]:
             f"{', '.join(network_only)}: this filter needs “network records” ticked (it is "
             "about network-tier fields, which a public subscription does not see)."
         ]
-    query = params.get(SEARCH_PARAMETER, "")
-    if len(query) > fulltext.MAX_QUERY_LENGTH or "\x00" in query:
-        return [f"search: at most {fulltext.MAX_QUERY_LENGTH} characters of text."]
+    errors = search_text_errors(params.get(SEARCH_PARAMETER, ""))
+    if errors:
+        return [f"search: {error}" for error in errors]
     try:
         filters_to_q(params, network=network)
     except FilterInvalid as exc:

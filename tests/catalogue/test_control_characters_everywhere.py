@@ -1,0 +1,24 @@
+"""A control character in any query input is named, never echoed, wherever it comes in: a
+filter value on the API and a webhook subscription's search (catalogue.query_text; issue 15.5)."""
+
+import pytest
+
+from webhooks import services as webhooks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_nul_in_a_filter_value_is_named_not_called_too_long(client):
+    answer = client.get("/api/v1/use-cases/", {"agency": "EMA\x00"})
+    assert answer.status_code == 400
+    body = answer.content.decode()
+    assert "control character (U+0000)" in body
+    assert "\x00" not in body and "\\u0000" not in body
+    assert "too long" not in body
+
+
+def test_a_webhook_subscription_names_a_control_character_in_its_search():
+    errors = webhooks.filter_errors("search=signal%00detection", network=False)
+    assert errors and "U+0000" in errors[0]
+    assert "\x00" not in errors[0]
+    assert "500 characters" not in errors[0]
