@@ -59,7 +59,7 @@ def use_case_data(
         "agency_name": use_case.origin.name,
         # A reference register's record is no agency's (registry.reference): say whose it is.
         "reference_register": use_case.origin.name if use_case.is_reference else None,
-        "organisation": use_case.business_unit if use_case.is_reference else use_case.origin.name,
+        "organisation": use_case.organisation,
         "country": use_case.origin.country,
         "publication_level": use_case.publication_level,
         "created": wire_value(use_case.created),

@@ -275,6 +275,12 @@ class UseCase(models.Model):
         return reference.is_reference(self.origin_id)
 
     @property
+    def organisation(self) -> str:
+        """The body that runs the system: the origin agency, or the organisation a reference
+        register names (its business_unit, registry.reference)."""
+        return self.business_unit if self.is_reference else self.origin.name
+
+    @property
     def reference_label(self) -> str:
         """'US federal AI inventory — HHS / FDA' for a reference record, else ''."""
         if not self.is_reference:

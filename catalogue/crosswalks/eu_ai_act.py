@@ -77,7 +77,7 @@ def _mailbox(use_case: UseCase) -> str:
 def _deployer(use_case: UseCase) -> tuple[dict, list[str]]:
     mailbox = _mailbox(use_case)
     value = {
-        "name": use_case.origin.name,
+        "name": use_case.organisation,  # a reference register's record: the body it names
         "agency_code": use_case.origin_id,
         "country": use_case.origin.country,
         "address": None,

@@ -166,7 +166,7 @@ def registration(
     values = {
         "name": record.get("title"),
         "description_short": record.get("summary"),
-        "organization": use_case.origin.name,
+        "organization": use_case.organisation,  # a reference register's: the body it names
         "category": _themes(record.get("regulatory_processes") or []),
         "status": STATUS.get(record.get("stage"), ""),
         "begin_date": _month(record.get("operational_since")),

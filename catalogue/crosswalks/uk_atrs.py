@@ -254,7 +254,7 @@ def _title_values(s: _Source) -> dict[str, str]:
         "0.9": uc.modified.date().isoformat() if uc.modified else "",
         "0.10": s.text("retired_on") if uc.stage == v.Stage.RETIRED else "",
         "0.11": _title(s),
-        "0.12": uc.origin.name,
+        "0.12": uc.organisation,  # a reference register's record: the body it names
         "0.13": _phase(s),
         "0.14": "International",
         "0.15": s.text("summary"),
@@ -268,7 +268,7 @@ def _title_values(s: _Source) -> dict[str, str]:
 def _owner_values(s: _Source) -> dict[str, str]:
     sourcing = s.use_case.sourcing if "sourcing" in s.fields else None
     return {
-        "2.1.1": s.use_case.origin.name,
+        "2.1.1": s.use_case.organisation,
         "2.1.2": s.text("business_unit"),
         "2.1.4": SUPPLIER_INVOLVED.get(sourcing, ""),
         "2.1.4.1": s.text("vendor"),

@@ -148,3 +148,12 @@ def test_linked_data_names_the_organisation_as_creator_and_still_conforms(
     assert (uri, linked_data.DCT.source, None) in graph
     conforms, report = conformance(graph, dcat_ap_shapes)
     assert conforms, report
+
+
+def test_other_registers_formats_name_the_organisation_not_the_register(anon_client, records):
+    _, fda = records
+    dutch = anon_client.get(f"/api/v1/use-cases/{US}/{fda.uid}/nl-register.json").json()
+    assert dutch["registrations"][0]["organization"] == "HHS / FDA / CDER"
+    uk = anon_client.get(f"/api/v1/use-cases/{US}/{fda.uid}/uk-atrs.json").json()
+    assert "HHS / FDA / CDER" in str(uk)
+    assert "US Federal AI Use Case Inventory (OMB, 2025)" not in str(uk)
