@@ -59,6 +59,8 @@ def test_only_the_tls_proxy_is_published_and_the_nodes_trust_its_header(services
         assert "ports" not in web, f"{node}-web is reached through the proxy only"
         assert f"reverse_proxy {node}-web:8000" in caddyfile
         assert web["environment"]["BEHIND_TLS_PROXY"] == "1"
+        # One proxy in front: throttles and lockouts key on the address Caddy saw.
+        assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
         assert (
             web["environment"]["SITE_URL"].startswith("${")
             and "https://" in (web["environment"]["SITE_URL"])
