@@ -121,6 +121,34 @@ def run_totals(node: Node, direction: str) -> dict[str, int]:
     return {**dict(zip(statuses, map(int, sums), strict=True)), "runs": int(runs)}
 
 
+def hub_sync(node: Node) -> dict:
+    """More of the hub peer's state, as admin > Peers shows it: its last error, why its sync
+    stopped (another protocol version), whether it waits out a back-off, its number of runs and
+    its push and pull cursors."""
+    mark = _placeholder(node)
+    with _cursor(node) as cursor:
+        cursor.execute(
+            "SELECT id, last_error, stopped_reason, next_attempt_at FROM sync_peer"
+            f" WHERE name = {mark}",
+            ["hub"],
+        )
+        peer_id, last_error, stopped_reason, next_attempt_at = cursor.fetchone()
+        cursor.execute(f"SELECT COUNT(*) FROM sync_syncrun WHERE peer_id = {mark}", [peer_id])
+        (runs,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT direction, cursor FROM sync_checkpoint WHERE peer_id = {mark}", [peer_id]
+        )
+        cursors = dict(cursor.fetchall())
+    return {
+        "last_error": last_error or "",
+        "stopped_reason": stopped_reason or "",
+        "waiting": next_attempt_at is not None,
+        "runs": runs,
+        "push_cursor": cursors.get("push", ""),
+        "pull_cursor": cursors.get("pull", ""),
+    }
+
+
 def _rows(node: Node, query: str, origin: str | None) -> list[tuple]:
     params: list[str] = []
     if origin is not None:

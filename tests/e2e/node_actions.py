@@ -101,6 +101,63 @@ def publish_again(uid: str, above: int) -> int:
     return services.publish_again(_own(uid), above=above).version
 
 
+def sync_hub_now() -> None:
+    """The admin's "Sync now" on the hub peer (no wait for the back-off)."""
+    from django.contrib.admin.sites import site
+    from django.test import RequestFactory
+
+    from sync.models import Peer
+
+    queryset = Peer.objects.filter(name="hub")
+    request = RequestFactory().post("/")
+    request._messages = _Messages()
+    site._registry[Peer].sync_now(request, queryset)
+
+
+def queue_hub_syncs(count: int) -> int:
+    """`count` sync tasks for the hub peer at once, as beat, push-soon and a redelivered task
+    may queue them: whichever workers take them, one sync of the peer runs at a time."""
+    from sync import tasks
+    from sync.models import Peer
+
+    peer_id = Peer.objects.get(name="hub").pk
+    for _ in range(count):
+        tasks.run_sync_cycle.delay([peer_id])
+    return count
+
+
+class _Messages(list):
+    def add(self, level, message, extra_tags=""):
+        self.append(message)
+
+
+def hub_peer_admin_shows(text: str) -> bool:
+    """Whether the hub peer's admin page, opened by a superuser, shows `text`."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    from sync.models import Peer
+
+    setup_test_environment()
+    user, _ = get_user_model().objects.get_or_create(
+        username="e2e-superuser", defaults={"is_staff": True, "is_superuser": True}
+    )
+    user.set_password(secrets.token_urlsafe(24))
+    user.save()
+    client = Client()
+    client.force_login(user)
+    peer = Peer.objects.get(name="hub")
+    answer = client.get(reverse("admin:sync_peer_change", args=[peer.pk]))
+    if answer.status_code != 200:
+        raise RuntimeError(f"the peer's admin page answered {answer.status_code}")
+    return escape(text) in answer.content.decode("utf-8")
+
+
 def _own(uid: str) -> UseCase:
     return UseCase.objects.own().get(uid=uuid.UUID(uid))
 
@@ -118,6 +175,9 @@ OPERATIONS = {
         set_sync_interval,
         needing_attention,
         publish_again,
+        sync_hub_now,
+        hub_peer_admin_shows,
+        queue_hub_syncs,
     )
 }
 
