@@ -176,7 +176,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # out that user name from that address (config.client_ip) for LOGIN_LOCKOUT_MINUTES; a success
 # clears the count. Failures are kept in the database (axes' tables), not the cache.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.auth.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

@@ -103,3 +103,11 @@ def test_weak_passwords_are_refused(home_agency, password):
 
 def test_a_twelve_character_passphrase_is_accepted(db):
     validate_password("Vx7-lock-rvr")
+
+
+def test_code_on_the_node_authenticates_without_a_request(staff):
+    """A management command or the shell has no client address: nothing to lock out."""
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="anna", password=PASSWORD) == staff
+    assert authenticate(username="anna", password="wrong-password-guess") is None
