@@ -13,11 +13,12 @@ from registry import services as registry_services
 from registry import vocabularies as v
 from registry.admin import UseCaseAdmin
 from registry.models import Agency, UseCase
-from sync import auth, ledger, tasks
+from sync import auth, foreign, ledger, tasks
 from sync.models import (
     AgencySyncStatus,
     AnsweredRejection,
     Checkpoint,
+    ForeignRecord,
     Peer,
     PeerExchange,
     PeerToken,
@@ -244,6 +245,49 @@ class RejectionAdmin(AgencyLedgerAdmin):
                 % {"sent": sent, "withdrawn": withdrawn},
                 messages.SUCCESS,
             )
+
+
+@admin.register(ForeignRecord)
+class ForeignRecordAdmin(AgencyLedgerAdmin):
+    """What the hub serves under this agency's name and this node never had (sync.foreign), with
+    the action that tombstones it through the hub. Open to whoever may read the Rejections."""
+
+    list_display = ["uid", "peer_version", "peer", "rejected_at"]
+    search_fields = ["uid"]
+    readonly_fields = ["uid", "peer_version", "peer", "words", "rejected_at"]
+    fields = readonly_fields
+    actions = ["tombstone_action"]
+
+    def get_queryset(self, request):
+        return foreign.foreign_records()
+
+    def _may_view(self, user) -> bool:
+        may_read_rejections = user.has_perm("sync.view_rejection")
+        return may_read_rejections and user.agency_id == settings.NODE_AGENCY
+
+    @admin.display(description=_("the peer's words"))
+    def words(self, record: ForeignRecord) -> str:
+        return _error_words(record.errors)
+
+    @admin.action(description=_("Tombstone through the hub (every node drops them)"))
+    def tombstone_action(self, request, queryset):
+        try:
+            done = foreign.tombstone_foreign_records(queryset, user=request.user)
+        except (PermissionDenied, ValueError) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d tombstone written, numbered above the hub's version; the hub and "
+                "every agency drop the record after the next sync.",
+                "%(count)d tombstones written, numbered above the hub's versions; the hub and "
+                "every agency drop the records after the next sync.",
+                len(done),
+            )
+            % {"count": len(done)},
+            messages.SUCCESS,
+        )
 
 
 def _held(rejection: Rejection) -> UseCase | None:

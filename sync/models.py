@@ -242,6 +242,9 @@ class Rejection(models.Model):
         _("status"), max_length=8, choices=RefusalStatus.choices, default=RefusalStatus.REJECTED
     )
     peer_version = models.PositiveIntegerField(_("version the peer holds"), null=True, blank=True)
+    # Set when the peer's feed serves that version as a deletion (sync.services
+    # _remember_divergences): a record the peer already dropped needs no clean-up.
+    peer_deleted = models.BooleanField(_("the peer holds a deletion"), default=False)
     errors = models.JSONField(default=dict)
     rejected_at = models.DateTimeField(default=timezone.now)
 
@@ -255,6 +258,16 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin}/{self.uid} v{self.version} {self.status} at {self.peer}"
+
+
+class ForeignRecord(Rejection):
+    """A record the hub serves under this agency's origin that this agency never had: pushed with
+    its leaked token, or created after the backup this node was restored from (sync.foreign)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("record under this agency's name it never had")
+        verbose_name_plural = _("records under this agency's name it never had")
 
 
 class PeerExchange(models.Model):

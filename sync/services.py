@@ -63,7 +63,8 @@ def hub_peer_from_settings() -> Peer | None:
     if not settings.HUB_URL:
         return None
     peer, created = Peer.objects.get_or_create(
-        name=HUB_PEER_NAME, defaults={"url": settings.HUB_URL, "token": settings.HUB_TOKEN}
+        name=HUB_PEER_NAME,
+        defaults={"url": settings.HUB_URL, "token": settings.HUB_TOKEN, "role": PeerRole.HUB},
     )
     if not created and (peer.url, peer.token) != (settings.HUB_URL, settings.HUB_TOKEN):
         peer.url, peer.token = settings.HUB_URL, settings.HUB_TOKEN
@@ -507,6 +508,7 @@ def _remember_divergences(peer: Peer, changes: list, results: list[dict]) -> Non
                 "version": held or 0,
                 "status": RefusalStatus.STALE,
                 "peer_version": peer_version,
+                "peer_deleted": bool(envelope.get("deleted")),
                 "errors": {
                     "version": [
                         f"The peer holds {what} this record of {own} (version {peer_version}); "
