@@ -11,9 +11,8 @@ registers".
 """
 
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +24,7 @@ from registry import reference, services
 from registry import vocabularies as v
 from registry.importers import nl_register, us_omb
 from registry.importers.base import ImportRefused, MapOptions, SourceRow
+from registry.importers.keys import assign_keys
 from registry.importers.text import one_line, shorten
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, RecordInvalid, validate_record
@@ -63,13 +63,17 @@ def import_reference_register(
     stored, is skipped and reported with the validator's reasons."""
     register = _check_request(register_key)
     module = READERS[register.format]
-    rows = _unique_keys(module.read_rows(Path(path)))
     if not dry_run:
         ensure_register_agency(register)
     existing = {
         uc.source_key: uc
         for uc in UseCase.objects.filter(origin_id=register.code, source_key__isnull=False)
     }
+    # Matched on content, never on position (registry.importers.keys), as an agency's import.
+    rows = assign_keys(
+        module.read_rows(Path(path)),
+        {key: uc.source_fingerprint for key, uc in existing.items()},
+    ).rows
     report = ReferenceReport(register=register, rows=len(rows), dry_run=dry_run)
     today = timezone.now().date()
     options = MapOptions(today=today, contact_email="")  # no invented mailbox
@@ -93,17 +97,6 @@ def import_reference_register(
             if not dry_run:
                 services.delete_use_case(use_case)
     return report
-
-
-def _unique_keys(rows: list[SourceRow]) -> list[SourceRow]:
-    """Repeated source ids (the OMB file repeats a few) numbered in file order ('#2'): nobody
-    edits a reference record here, so a key that moves to another row only updates it."""
-    seen: Counter[str] = Counter()
-    unique = []
-    for row in rows:
-        seen[row.key] += 1
-        unique.append(row if seen[row.key] == 1 else replace(row, key=f"{row.key}#{seen[row.key]}"))
-    return unique
 
 
 def _check_request(register_key: str) -> reference.Register:
@@ -139,10 +132,13 @@ def _import_row(register, module, row: SourceRow, options, current, dry_run: boo
         reasons = "; ".join(f"{name}: {' '.join(m)}" for name, m in exc.errors.items())
         return f"row {row.number} ({row.key}): {reasons}"
     if current is not None and _same(current, cleaned):
+        if not dry_run and current.source_fingerprint != row.fingerprint:
+            UseCase.objects.filter(pk=current.pk).update(source_fingerprint=row.fingerprint)
         return UNCHANGED
     if dry_run:
         return UPDATED if current else CREATED
     use_case = current or UseCase(origin_id=register.code, source_key=row.key)
+    use_case.source_fingerprint = row.fingerprint
     for name, value in cleaned.items():
         setattr(use_case, name, value)
     use_case._change_reason = f"Imported from {register.name}"
@@ -156,13 +152,10 @@ def _import_row(register, module, row: SourceRow, options, current, dry_run: boo
 def reference_record(register: reference.Register, row: SourceRow, mapped) -> dict:
     """The mapped row as a reference record: its organisation in business_unit, public unless
     the source withholds it, and nothing the network's own schema would have us invent (the
-    network's workplan area does not apply; an untranslated title has no English title)."""
+    network's workplan area does not apply)."""
     record = dict(mapped.record)
     record["business_unit"] = shorten(organisation(register, row.values), 200)
     record["workplan_area"] = None
-    title_en = record.get("title_en") or ""
-    if title_en.endswith(getattr(nl_register, "UNTRANSLATED", "\0")):
-        record["title_en"] = ""
     level = v.PublicationLevel.NETWORK if mapped.never_public else v.PublicationLevel.PUBLIC
     record["publication_level"] = level
     return record

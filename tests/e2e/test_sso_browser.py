@@ -137,13 +137,17 @@ def sign_in_with_provider(page, username: str) -> None:
 
 
 def user_row(node, username: str) -> str:
-    return node.shell(
-        "from registry.models import User\n"
-        f"u = User.objects.get(email='{username}@agency.example')\n"
-        "assert u.username.startswith('sso-')\n"
-        "print(u.agency_id, u.is_staff, u.is_superuser, u.has_usable_password(),"
-        " sorted(g.name for g in u.groups.all()))\n"
-    ).strip().splitlines()[-1]
+    return (
+        node.shell(
+            "from registry.models import User\n"
+            f"u = User.objects.get(email='{username}@agency.example')\n"
+            "assert u.username.startswith('sso-')\n"
+            "print(u.agency_id, u.is_staff, u.is_superuser, u.has_usable_password(),"
+            " sorted(g.name for g in u.groups.all()))\n"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
 
 
 def test_agency_staff_sign_in_with_their_agency_account_and_land_in_the_admin(sso, page):

@@ -119,6 +119,20 @@ def test_a_reimport_changes_nothing_and_a_row_gone_from_the_file_leaves_a_tombst
     assert FeedEntry.objects.filter(origin=US, deleted=True).count() == 1
 
 
+def test_a_repeated_id_never_moves_a_record_to_another_row(hub, tmp_path):
+    """Rows sharing an id are matched on their content, as in an agency's import: removing the
+    first never makes the second overwrite the first's record (registry.importers.keys)."""
+    first = us_row()
+    second = us_row(use_case_name="Label search", problem_solved="Searches drug labels.")
+    import_reference_register(path=us_csv(tmp_path, first, second), register_key="us-omb-2025")
+    uids = dict(UseCase.objects.values_list("title", "uid"))
+    report = import_reference_register(path=us_csv(tmp_path, second), register_key="us-omb-2025")
+    assert report.counts == {"created": 0, "updated": 0, "unchanged": 1, "deleted": 1}
+    assert dict(UseCase.objects.values_list("title", "uid")) == {
+        "Label search": uids["Label search"]
+    }
+
+
 def test_a_row_without_an_organisation_or_title_is_skipped_with_its_reason(hub, tmp_path):
     path = us_csv(tmp_path, us_row(use_case_name=""), us_row(id="X-2", agency="", agency_bureau=""))
     report = import_reference_register(path=path, register_key="us-omb-2025")
