@@ -415,7 +415,7 @@ class UseCaseDetailView(CatalogueView):
 class SimilarUseCasesView(CatalogueView):
     @extend_schema(
         operation_id="use_cases_similar",
-        summary="Similar use cases at other agencies",
+        summary="Similar use cases at other agencies and in public registers",
         description="Visible use cases of other agencies sharing words with this one's title and "
         "tags, best first (at most 10).",
         responses={200: UseCasePageSerializer, **NOT_FOUND, **PROBLEMS},

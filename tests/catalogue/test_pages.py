@@ -370,7 +370,7 @@ def test_related_use_cases_link_where_held_here(client, catalogue_data):
 
 def test_similar_use_cases_come_from_other_agencies(client, catalogue_data):
     html = client.get(use_case_url(settings.NODE_AGENCY, SIGNAL_UID)).content.decode()
-    similar = html.split("Similar use cases at other agencies", 1)[1]
+    similar = html.split("Similar use cases elsewhere", 1)[1]
     assert "Signal detection on spontaneous reports" in similar
 
 
