@@ -33,14 +33,7 @@ class Stop(BaseException):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    federation = Federation(
-        run_dir=args.run_dir.resolve(),
-        base_port=args.base_port,
-        interval=args.interval,
-        backend=Backend(postgres_url=args.postgres, redis_url=args.redis, db_prefix=args.db_prefix),
-        production=bool(args.postgres) or args.https,
-        tls=args.https,
-    )
+    federation = build_federation(args)
     _on_signals(_raise_stop)
     try:
         set_up(federation, args)
@@ -102,13 +95,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--postgres",
         default="",
         help="production topology: PostgreSQL server URL (a database per node is "
-        "created next to it), with --redis; gunicorn, DEBUG=0",
+        "created next to it), with --redis; gunicorn, DEBUG=0, HTTPS",
     )
     parser.add_argument(
         "--https",
         action="store_true",
-        help="serve every node over HTTPS (gunicorn, DEBUG=0) with a certificate from a local "
-        "test CA made under the run dir (tls/ca.pem); nodes verify each other against it",
+        help="production mode on SQLite: gunicorn, DEBUG=0, every node served over HTTPS (as "
+        "with --postgres) with a certificate from a local test CA made under the run dir "
+        "(tls/ca.pem); nodes verify each other against it",
     )
     parser.add_argument(
         "--redis",
@@ -126,6 +120,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if bool(args.postgres) != bool(args.redis):
         parser.error("--postgres and --redis go together")
     return args
+
+
+def build_federation(args: argparse.Namespace) -> Federation:
+    """Production mode (--postgres, or --https on SQLite) is gunicorn, DEBUG=0 and always HTTPS
+    with a certificate from a local test CA (issue 12: the production topology serves HTTPS;
+    secure cookies and HSTS follow from the https SITE_URL). The embedded default stays plain
+    http on loopback with DEBUG on, for a first look."""
+    production = bool(args.postgres) or args.https
+    return Federation(
+        run_dir=args.run_dir.resolve(),
+        base_port=args.base_port,
+        interval=args.interval,
+        backend=Backend(postgres_url=args.postgres, redis_url=args.redis, db_prefix=args.db_prefix),
+        production=production,
+        tls=production,
+    )
 
 
 def set_up(federation: Federation, args: argparse.Namespace) -> None:

@@ -404,3 +404,18 @@ def test_each_node_links_its_notices_to_its_own_address(tmp_path, monkeypatch):
     }
     assert urls == {node.config.agency: node.url for node in federation.nodes.values()}
     assert len(set(urls.values())) == 3
+
+
+def test_production_mode_serves_https_by_default_and_the_embedded_one_plain_http(tmp_path):
+    postgres = ["--postgres", "postgres://127.0.0.1:9", "--redis", "redis://127.0.0.1:9/0"]
+    production = main.build_federation(main.parse_args([*postgres, "--run-dir", str(tmp_path)]))
+    for node in production.nodes.values():
+        assert node.url.startswith("https://127.0.0.1:")
+        assert node.environment()["SITE_URL"].startswith("https://")  # secure cookies, HSTS
+        assert node.environment()["DEBUG"] == "0"
+        assert node.environment()["SYNC_CA_BUNDLE"] == str(tmp_path / "tls" / "ca.pem")
+    agency = production.nodes["EMA"].config
+    assert agency.hub_url.startswith("https://")
+    embedded = main.build_federation(main.parse_args(["--run-dir", str(tmp_path / "embedded")]))
+    assert all(node.url.startswith("http://127.0.0.1:") for node in embedded.nodes.values())
+    assert all(node.environment()["DEBUG"] == "1" for node in embedded.nodes.values())
