@@ -64,7 +64,8 @@ def hub_peer_times(node: Node) -> dict[str, float | None]:
             " EXTRACT(EPOCH FROM next_attempt_at - statement_timestamp()),"
             " consecutive_failures FROM sync_peer WHERE name = 'hub'"
         ).fetchone()
-    lease, retry, failures = row
+    # No row before the node's first cycle makes its hub peer (a fresh federation).
+    lease, retry, failures = row or (None, None, None)
     return {
         "lease": None if lease is None else float(lease),
         "retry": None if retry is None else float(retry),
