@@ -11,19 +11,8 @@ import unicodedata
 from django.utils.translation import gettext as _
 
 from registry import search as fulltext
-
-WHITESPACE_CONTROLS = frozenset("\t\n\r")
-
-
-def control_characters(text: str) -> list[str]:
-    """The control characters in text other than tab, line feed and carriage return, as U+XXXX
-    code points in order of first appearance (empty when there is none)."""
-    found = dict.fromkeys(
-        f"U+{ord(char):04X}"
-        for char in text
-        if char not in WHITESPACE_CONTROLS and unicodedata.category(char) == "Cc"
-    )
-    return list(found)
+from registry.validation import TEXT_WHITESPACE as WHITESPACE_CONTROLS
+from registry.validation import control_characters
 
 
 def search_text_errors(text: str) -> list[str]:

@@ -11,6 +11,7 @@ still lacks for that, with the same messages the refusal would give.
 import datetime as dt
 import functools
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,6 +128,14 @@ _email_validator = EmailValidator()
 def _check_text(value: Any, field: Field) -> str:
     if not isinstance(value, str):
         raise ValueError(_("Must be text."))
+    controls = control_characters(value)
+    if controls:
+        # Terminal escapes, bells, NUL: nothing a reader can see, and shown as boxes or worse on
+        # every node that receives the record.
+        raise ValueError(
+            _("Contains a control character (%(codes)s), which cannot be shown: remove it.")
+            % {"codes": ", ".join(controls[:5])}
+        )
     value = value.strip()
     if len(value) > field.max_length:
         raise ValueError(
@@ -134,6 +143,23 @@ def _check_text(value: Any, field: Field) -> str:
             % {"limit": field.max_length, "length": len(value)}
         )
     return value
+
+
+# Tab, line feed and carriage return are white space in text; every other control character
+# (Unicode category Cc: U+0000-U+001F, U+007F-U+009F) is refused.
+TEXT_WHITESPACE = frozenset("\t\n\r")
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters in text other than tab, line feed and carriage return, as
+    'U+XXXX' in order of first appearance."""
+    return list(
+        dict.fromkeys(
+            f"U+{ord(char):04X}"
+            for char in text
+            if char not in TEXT_WHITESPACE and unicodedata.category(char) == "Cc"
+        )
+    )
 
 
 @functools.cache
@@ -178,6 +204,12 @@ def _check_str_list(value: Any, field: Field) -> list[str]:
     items = _check_list(value)
     if not all(isinstance(item, str) for item in items):
         raise ValueError(_("Every item must be text."))
+    controls = [code for item in items for code in control_characters(item)]
+    if controls:
+        raise ValueError(
+            _("An item contains a control character (%(codes)s), which cannot be shown.")
+            % {"codes": ", ".join(dict.fromkeys(controls[:5]))}
+        )
     items = [item.strip() for item in items if item.strip()]
     too_long = [item[:40] for item in items if len(item) > field.max_length]
     if too_long:

@@ -188,3 +188,27 @@ def test_messages_are_translated_in_the_language_active_when_validating():
         validate_record(record)
     assert exc.value.errors["title"] == ["Dieses Feld ist zwingend erforderlich."]
     assert errors_of(title="")["title"] == ["This field is required."]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("title", "Title with \x1b[31m escape", "U+001B"),
+        ("benefits", "Saves time\x07 bell", "U+0007"),
+        ("purpose", "A NEL\x85 from Windows-1252", "U+0085"),
+        ("summary", "Nul\x00 in text", "U+0000"),
+    ],
+)
+def test_a_control_character_in_text_is_refused_and_named(field, value, code):
+    message = errors_of(**{field: value})[field][0]
+    assert code in message and "cannot be shown" in message
+    assert value not in message
+
+
+def test_a_control_character_in_a_list_item_is_refused():
+    assert "U+001B" in errors_of(tags=["ok", "bad\x1b"])["tags"][0]
+
+
+def test_tab_and_line_breaks_are_text_not_control_characters():
+    cleaned = validate_record(valid_record(description="First line\r\nsecond\tcolumn"))
+    assert cleaned["description"] == "First line\r\nsecond\tcolumn"
