@@ -23,7 +23,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from catalogue import changes, query_text, selectors
-from catalogue.filters import FilterInvalid
+from catalogue.filters import FilterInvalid, allowed_parameters, check_parameters
 from catalogue.response_cache import cache_anonymous_get
 from registry.models import Agency, UseCase
 
@@ -54,6 +54,8 @@ class UseCaseChangesFeed(Feed):
 
     def get_object(self, request: HttpRequest, *args, **kwargs) -> dict:
         """The changes themselves, read once per request (the Feed instance is shared)."""
+        # Unknown parameters are refused as on the catalogue page and in the API.
+        check_parameters(request.GET, allowed=allowed_parameters("search", *PAGE_ONLY_PARAMETERS))
         params = request.GET.copy()
         for name in PAGE_ONLY_PARAMETERS:
             params.pop(name, None)

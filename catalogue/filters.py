@@ -124,10 +124,15 @@ def check_parameters(params: Mapping, *, allowed: Iterable[str]) -> None:
     names, so that a misspelt filter (`stages=pilot`) is refused instead of ignored. A view's
     allowed names are FILTERS plus its own few (allowed_parameters)."""
     allowed = list(dict.fromkeys(allowed))
-    unknown = [name for name in params if name not in allowed]
+    unknown = list(dict.fromkeys(name[:40] for name in params if name not in allowed))
     if unknown:
-        message = f"Unknown parameter. Allowed: {', '.join(sorted(allowed))}."
-        raise FilterInvalid({name[:40]: [message] for name in unknown})
+        # The allowed names once, under the first unknown name: a page lists every error.
+        listing = f"Unknown parameter. Allowed: {', '.join(sorted(allowed))}."
+        errors = {
+            name: ["Unknown parameter (the allowed names are listed above)."] for name in unknown
+        }
+        errors[unknown[0]] = [listing]
+        raise FilterInvalid(errors)
 
 
 def allowed_parameters(*own: str) -> tuple[str, ...]:

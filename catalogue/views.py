@@ -5,6 +5,7 @@ state of a page is a link that can be shared.
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import FieldError
@@ -61,7 +62,11 @@ PAGE_FACETS = [
 # What the catalogue page accepts (any other parameter is refused with a 400 naming these).
 CATALOGUE_PARAMETERS = allowed_parameters(SEARCH_PARAM, SORT_PARAM, CURSOR_PARAM, PAGE_NUMBER_PARAM)
 # The statistics count what the catalogue's filters and search select.
-STATISTICS_PARAMETERS = allowed_parameters(SEARCH_PARAM)
+# The catalogue's paging and sorting (statistics_page.TRANSIENT_PARAMS) are accepted and
+# ignored, so that a catalogue address with /statistics/ for its path still counts its filters.
+STATISTICS_PARAMETERS = allowed_parameters(SEARCH_PARAM, *statistics_page.TRANSIENT_PARAMS)
+# The agency page takes no filter: its list pages like the catalogue's.
+AGENCY_PARAMETERS = (CURSOR_PARAM, PAGE_NUMBER_PARAM)
 # The review filter's box goes after this facet's.
 OVERDUE_AFTER = "stage"
 
@@ -120,6 +125,7 @@ def _catalogue(request: HttpRequest, *, template: str) -> HttpResponse:
         "sort": params.get(SORT_PARAM) or "relevance",
         "sort_options": SORT_OPTIONS,
         "facets": facets,
+        "kept_filters": _kept_filters(params, facets),
         "active_filters": _active_filters(params, agency_names),
         "total": total,
         "results": _result_items(page.items, search, today),
@@ -176,6 +182,10 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     agency = Agency.objects.filter(code=code).first()
     if agency is None or code in selectors.hub_codes():  # a hub is no agency
         return _not_found(request)
+    try:
+        check_parameters(request.GET, allowed=AGENCY_PARAMETERS)
+    except FilterInvalid as exc:
+        return _bad_request(request, exc.errors)
     own = selectors.visible_use_cases(user=request.user).filter(origin=agency)
     try:
         page = selectors.paginate_use_cases(
@@ -246,8 +256,9 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "catalogue_url": statistics_page.filtered_url(catalogue_url, params),
         "charts": statistics_page.page_charts(stats, params=params, catalogue_url=catalogue_url),
         "agencies": statistics_page.agency_overview(
-            stats, params=params, catalogue_url=catalogue_url, last_sync=_last_successful_sync
+            stats, params=params, catalogue_url=catalogue_url, last_sync=_last_contact(visible)
         ),
+        "on_hub": settings.NODE_ROLE == "hub",
         "stage_labels": v.Stage.labels,
         "quality": stats["quality"],
     }
@@ -286,6 +297,21 @@ def _facets(params, search, user, agency_names, today: dt.date) -> tuple[list[di
     position = names.index(OVERDUE_AFTER) + 1 if OVERDUE_AFTER in names else len(names)
     groups.insert(position, _overdue_group(params, counts[selectors.REVIEW_OVERDUE]["1"]))
     return registers.split_agency_facet(groups), total
+
+
+def _kept_filters(params: QueryDict, facets: list[dict]) -> list[tuple[str, str]]:
+    """(name, value) of each chosen filter the form has no box for (a date range, sourcing, a
+    yes/no field...): the form carries them as hidden inputs, so that ticking a facet, with or
+    without JavaScript, narrows what the address chose instead of dropping them (a statistics
+    chart's link, then a tick). Their chips still remove them."""
+    boxed = {group["param"] for group in facets}
+    return [
+        (name, value)
+        for name in FILTERS
+        if name not in boxed
+        for value in params.getlist(name)
+        if value.strip()
+    ]
 
 
 def _overdue_group(params: QueryDict, count: int) -> dict:
@@ -372,6 +398,24 @@ def _last_successful_sync(agency_code: str):
         return None
     moments = [moment for moment in (outbound, inbound["last"]) if moment]
     return max(moments, default=None)
+
+
+def _last_contact(visible) -> Callable[[str], dt.datetime | None]:
+    """What the statistics page's "Last sync" column shows for an agency. On the hub, the last
+    successful sync with it (_last_successful_sync: agencies push to and pull from the hub). An
+    agency node talks to the hub alone, and other agencies' records reach it through the hub,
+    so there: when this node last received that agency's records (the latest received_at of
+    its visible records; None for this node's own)."""
+    if settings.NODE_ROLE == "hub":
+        return _last_successful_sync
+    received = dict(
+        visible.exclude(received_at=None)
+        .values_list("origin_id")
+        .annotate(last=Max("received_at"))
+        .values_list("origin_id", "last")
+        .order_by()
+    )
+    return received.get
 
 
 def _sync_health(agency_code: str):

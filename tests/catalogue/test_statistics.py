@@ -123,8 +123,12 @@ def test_a_short_span_is_shown_by_quarter_and_the_cumulative_view_adds_up():
     assert [p.value for p in charts.cumulative(periods)] == [3, 3, 3, 3, 7]
 
 
-def test_overview_gives_each_agency_its_stages_risks_last_change_and_last_sync(client, catalogue):
+def test_overview_gives_each_agency_its_stages_risks_last_change_and_last_sync(
+    client, catalogue, settings
+):
     from sync.models import Peer, SyncRun
+
+    settings.NODE_ROLE = "hub"  # only the hub syncs with every agency
 
     peer = Peer.objects.create(name="ansm", url="http://127.0.0.1:1/", token="t", agency="FR-ANSM")
     finished = dt.datetime(2026, 3, 4, 5, 6, tzinfo=dt.UTC)
@@ -144,7 +148,42 @@ def test_overview_gives_each_agency_its_stages_risks_last_change_and_last_sync(c
         else:
             assert f"stage={stage}" not in row
     assert f'datetime="{latest.isoformat()}"' in row
-    assert 'datetime="2026-03-04T05:06:00+00:00"' in row
+    assert 'datetime="2026-03-04T05:06:00+00:00">4 March 2026, 05:06 UTC</time>' in row
+    assert '<th scope="col">Last sync</th>' in text
+
+
+def test_on_an_agency_node_the_overview_says_when_each_agencys_records_last_arrived(
+    client, catalogue
+):
+    """An agency node talks to the hub alone: its "Last sync" column would always be empty, so
+    it shows when this node last received each agency's records (they come through the hub)."""
+    shown = [r for r in visible(catalogue, network=False) if r.origin_id == "FR-ANSM"]
+    arrived = dt.datetime(2026, 11, 29, 18, 52, 7, tzinfo=dt.UTC)
+    type(shown[0]).objects.filter(pk=shown[0].pk).update(received_at=arrived)
+
+    text = page(client)
+    row = re.search(r'<tr data-agency="FR-ANSM">(.*?)</tr>', text, re.S).group(1)
+
+    assert '<th scope="col">Last received here</th>' in text
+    assert "Last received here: when this node last received that agency's records" in text
+    assert 'datetime="2026-11-29T18:52:07+00:00">29 November 2026, 18:52 UTC</time>' in row
+
+
+def test_statistics_accept_and_ignore_the_catalogues_paging_and_sorting(client, catalogue):
+    plain = page(client, "?agency=FR-ANSM")
+    paged = page(client, "?agency=FR-ANSM&sort=title&page=2&cursor=abc&ordering=title")
+
+    counted = re.search(r"Counting \d+ use cases", plain).group(0)
+    assert counted in paged
+
+
+def test_an_unknown_parameter_lists_the_allowed_names_once(client, catalogue):
+    response = client.get("/statistics/?foo=1&bar=2")
+
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert text.count("Allowed:") == 1
+    assert "foo" in text and "bar" in text
 
 
 def test_reference_registers_are_counted_apart_from_the_network(client, anon_client, catalogue):
