@@ -14,6 +14,7 @@ from django.db.models import Count, Max
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -721,8 +722,18 @@ class TurtleRenderer(CSVRenderer):
     format = "ttl"
 
 
+class LinkedDataSchema(AutoSchema):
+    """One OpenAPI operation per format: .jsonld and .ttl are one view class, so the operation id
+    is the view's `operation_base` and its format (use_cases_linked_data_ttl)."""
+
+    def get_operation_id(self):
+        return f"{self.view.operation_base}_{self.view.fmt}"
+
+
 class LinkedDataView(CatalogueView):
     fmt = linked_data.JSONLD
+    operation_base = "use_cases_linked_data"
+    schema = LinkedDataSchema()
 
     def get_renderers(self):
         return [JSONLDRenderer() if self.fmt == linked_data.JSONLD else TurtleRenderer()]
@@ -736,7 +747,6 @@ LINKED_DATA_RESPONSES = {
 
 class UseCaseLinkedDataView(LinkedDataView):
     @extend_schema(
-        operation_id="use_cases_linked_data",
         summary="One use case as linked data",
         description="DCAT-AP 3 and DPV (AI, EU AI Act) in JSON-LD (.jsonld) or Turtle (.ttl): "
         "the use case with its agency and the catalogue it belongs to. Same visibility as the "
@@ -758,9 +768,9 @@ class UseCaseLinkedDataView(LinkedDataView):
 
 class LinkedDataExportView(LinkedDataView):
     query_parameters = parameter_names(EXPORT_PARAMETERS)
+    operation_base = "use_cases_export_linked_data"
 
     @extend_schema(
-        operation_id="use_cases_export_linked_data",
         summary="Export the catalogue as linked data",
         description="The filtered view as one DCAT-AP 3 catalogue in JSON-LD (export.jsonld) or "
         "Turtle (export.ttl), streamed. Same filters and visibility as the list.",

@@ -184,6 +184,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every start of every command
 AXES_HTTP_RESPONSE_CODE = 429
 
 LANGUAGE_CODE = "en"
