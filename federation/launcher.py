@@ -221,6 +221,10 @@ class Node:
                 "config.wsgi",
                 f"--bind=127.0.0.1:{self.config.port}",
                 f"--workers={self.config.web_workers}",
+                # Threads: a long export (an XLSX of the whole catalogue) keeps its worker
+                # answering the arbiter, so --timeout never kills a download in progress.
+                "--worker-class=gthread",
+                "--threads=4",
                 "--timeout=120",
                 "--access-logfile=-",
                 *tls_options(self.config),

@@ -73,3 +73,12 @@ def test_each_node_has_its_own_database_broker_and_cache(services):
         assert len({env[setting] for env in environments}) == len(NODES), setting
     assert all(env["DEBUG"] == "0" for env in environments)
     assert all(env["DB_CONN_MAX_AGE"] == "60" for env in environments)
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_web_workers_are_threaded_so_a_long_export_is_never_killed_mid_download(services, node):
+    """gunicorn's sync workers are killed after --timeout while one request runs; a thread worker
+    keeps answering its arbiter, so a whole-catalogue XLSX export completes (bench/catalogue.py)."""
+    command = services[f"{node}-web"]["command"]
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    assert int(command[command.index("--threads") + 1]) > 1
