@@ -249,7 +249,7 @@ class RejectionAdmin(AgencyLedgerAdmin):
 
 @admin.register(ForeignRecord)
 class ForeignRecordAdmin(AgencyLedgerAdmin):
-    """What the hub serves under this agency's name and this node never had (sync.foreign), with
+    """What the hub serves under this agency's name and this node does not hold (sync.foreign), with
     the action that tombstones it through the hub. Open to whoever may read the Rejections."""
 
     list_display = ["uid", "peer_version", "peer", "rejected_at"]

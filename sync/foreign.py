@@ -2,13 +2,14 @@
 agency never had, and tombstones for them sent through the normal push.
 
 A record of this agency's origin changes only here (PROTOCOL.md rule 2), so when the hub's feed
-carries one that this node has no trace of (no record, no feed entry: not even a deletion), it was
-pushed with this agency's token by someone else, or created after the backup this node was
-restored from. The pull refuses it and keeps it as a refusal (sync.services._remember_divergences,
-the version the hub serves in `peer_version`). Tombstoning it writes a deletion into this node's
-own feed numbered the hub's version + 1 (PROTOCOL.md: tombstones; rule 3, a higher version wins):
-the next push sends it to the hub, which applies it (one above what it holds, well within
-SYNC_MAX_VERSION_LEAP) and serves it to every other agency, which drops its copy.
+carries a live one that this node does not hold (never had, or deleted here), at a version this
+node never wrote, it was pushed with this agency's token by someone else, or created after the
+backup this node was restored from. The pull refuses it and keeps it as a refusal
+(sync.services._remember_divergences, the version the hub serves in `peer_version`).
+Tombstoning it writes a deletion into this node's own feed numbered the hub's version + 1
+(PROTOCOL.md: tombstones; rule 3, a higher version wins): the next push sends it to the hub,
+which applies it (one above what it holds, well within SYNC_MAX_VERSION_LEAP) and serves it to
+every other agency, which drops its copy.
 """
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 
 from registry import services as registry_services
-from registry.models import FeedEntry
+from registry.models import FeedEntry, UseCase
 from sync import protocol
 from sync.models import ForeignRecord, Peer, PeerRole
 
@@ -33,17 +34,23 @@ class Tombstone:
 
 
 def foreign_records() -> QuerySet[ForeignRecord]:
-    """The records the hub serves live under this node's agency that this node never had: the
-    divergences seen when pulling from the hub (a peer whose role is the hub) with no record and no
-    feed entry here. A deletion the hub serves needs nothing: the record is gone already."""
+    """The records the hub serves live under this node's agency that this node does not hold:
+    the divergences seen with the hub (a peer whose role is the hub) with no record here and
+    nothing newer waiting in this node's feed (a tombstone written and not yet pushed). Records
+    this node holds are "publish again" cases (Rejections); a deletion the hub serves needs
+    nothing, the record is gone already."""
     own = settings.NODE_AGENCY
-    had_here = FeedEntry.objects.filter(origin=own, uid=OuterRef("uid"))
+    held = UseCase.objects.filter(origin_id=own, uid=OuterRef("uid"))
+    newer_here = FeedEntry.objects.filter(
+        origin=own, uid=OuterRef("uid"), version__gt=OuterRef("peer_version")
+    )
     hub_peers = [peer for peer in Peer.objects.all() if peer.trusted_role == PeerRole.HUB]
     return (
         ForeignRecord.objects.filter(
             origin=own, peer__in=hub_peers, peer_version__isnull=False, peer_deleted=False
         )
-        .exclude(Exists(had_here))
+        .exclude(Exists(held))
+        .exclude(Exists(newer_here))
         .select_related("peer")
         .order_by("rejected_at", "pk")
     )

@@ -61,6 +61,10 @@ class PeerRole(models.TextChoices):
     AGENCY = "agency", _("agency: may send its own records only")
 
 
+# The peer made from HUB_URL/HUB_TOKEN (sync.services.hub_peer_from_settings).
+HUB_PEER_NAME = "hub"
+
+
 def default_peer_role() -> str:
     """An agency node's peer is its hub; the hub's peers are agencies (it has no hub)."""
     return PeerRole.AGENCY if settings.NODE_ROLE == "hub" else PeerRole.HUB
@@ -93,8 +97,8 @@ class Peer(models.Model):
         blank=True,
         choices=PeerRole.choices,
         help_text=_(
-            "Only the hub may send other agencies' records. Blank: the hub on an agency node, "
-            "an agency on the hub."
+            "Only the hub may send other agencies' records. Blank: an agency on the hub; on an "
+            "agency node only the peer from HUB_URL (named 'hub') may leave it blank."
         ),
     )
     # Health and retry state.
@@ -148,6 +152,12 @@ class Peer(models.Model):
             raise ValidationError({"role": _("The hub has no hub: its peers are agencies.")})
         if self.trusted_role == PeerRole.AGENCY and not self.agency:
             raise ValidationError({"agency": _("Name the agency this peer is.")})
+        # Only the hub may send other agencies' records: on an agency node no new row becomes the
+        # hub by leaving the role blank, except the one HUB_URL makes (rows saved before keep
+        # theirs: they were configured under the old rule).
+        blank_elsewhere = not self.role and self.name != HUB_PEER_NAME
+        if settings.NODE_ROLE != "hub" and self.pk is None and blank_elsewhere:
+            raise ValidationError({"role": _("Choose the peer's role: hub or agency.")})
 
     def is_due(self, now=None) -> bool:
         now = now or timezone.now()
@@ -261,13 +271,14 @@ class Rejection(models.Model):
 
 
 class ForeignRecord(Rejection):
-    """A record the hub serves under this agency's origin that this agency never had: pushed with
-    its leaked token, or created after the backup this node was restored from (sync.foreign)."""
+    """A record the hub serves under this agency's origin that this agency does not hold: pushed
+    with its leaked token, or created after the backup this node was restored from
+    (sync.foreign)."""
 
     class Meta:
         proxy = True
-        verbose_name = _("record under this agency's name it never had")
-        verbose_name_plural = _("records under this agency's name it never had")
+        verbose_name = _("record under this agency's name it does not hold")
+        verbose_name_plural = _("records under this agency's name it does not hold")
 
 
 class PeerExchange(models.Model):

@@ -25,6 +25,7 @@ from registry.models import UseCase
 from sync import notices, protocol, receiver, serving
 from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
 from sync.models import (
+    HUB_PEER_NAME,
     Checkpoint,
     Direction,
     Peer,
@@ -36,7 +37,6 @@ from sync.models import (
 
 log = logging.getLogger(__name__)
 
-HUB_PEER_NAME = "hub"
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 # Every loop is bounded: 100,000 pages is far beyond any real feed at 500-1000 per page.

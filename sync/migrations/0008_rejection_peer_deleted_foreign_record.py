@@ -13,8 +13,8 @@ class Migration(migrations.Migration):
             name="ForeignRecord",
             fields=[],
             options={
-                "verbose_name": "record under this agency's name it never had",
-                "verbose_name_plural": "records under this agency's name it never had",
+                "verbose_name": "record under this agency's name it does not hold",
+                "verbose_name_plural": "records under this agency's name it does not hold",
                 "proxy": True,
                 "indexes": [],
                 "constraints": [],

@@ -121,4 +121,34 @@ def test_the_command_lists_on_a_dry_run_then_tombstones(hub, peer, home_agency):
     assert out.getvalue().splitlines()[-1].startswith("1 tombstoned;")
     entry = FeedEntry.objects.get(uid=stranger["uid"])
     assert (entry.origin, entry.version, entry.deleted) == ("EMA", 13, True)
-    assert not foreign.foreign_records().exists(), "had here now: a tombstone is a trace"
+    assert not foreign.foreign_records().exists(), "a newer tombstone waits here to be pushed"
+
+
+def test_a_record_deleted_here_that_the_intruder_pushed_over_is_listed_too(hub, peer, home_agency):
+    mine = registry_services.save_use_case(UseCaseFactory.build(publication_level="network"))
+    sync(peer)
+    registry_services.delete_use_case(UseCase.objects.get(pk=mine.pk))  # a tombstone, version 2
+    sync(peer)
+    hub.feed.append(forged(uid=mine.uid, version=3))
+    sync(peer)
+    assert [r.peer_version for r in foreign.foreign_records()] == [3]
+    assert [t.version for t in foreign.tombstone_foreign_records()] == [4]
+
+
+def test_if_the_intruder_pushed_again_the_hub_answers_stale_and_it_is_listed_again(
+    hub, peer, home_agency
+):
+    stranger = forged(version=7)
+    hub.feed.append(stranger)
+    sync(peer)
+    foreign.tombstone_foreign_records()
+    hub.status_for = lambda e: "stale"
+    hub.stored_version_for = lambda e: 9  # pushed again, at 9, before our tombstone (8) arrived
+    sync(peer)
+    assert [r.peer_version for r in foreign.foreign_records()] == [9]
+    hub.status_for = lambda e: "applied"
+    foreign.tombstone_foreign_records()
+    sync(peer)
+    sent = [(e["version"], e["deleted"]) for e in hub.received if e["uid"] == stranger["uid"]]
+    assert sent == [(8, True), (10, True)]
+    assert not foreign.foreign_records().exists()

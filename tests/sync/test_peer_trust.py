@@ -260,3 +260,17 @@ def test_an_agency_peer_added_on_the_hub_must_name_its_agency(admin_client, hub_
     page = admin_client.post("/admin/sync/peer/add/", data).content.decode()
     assert "Name the agency this peer is." in page
     assert not Peer.objects.exists()
+
+
+def test_a_peer_added_on_an_agency_node_must_choose_its_role(admin_client):
+    data = {"name": "mirror", "url": PEER_URL, "agency": "", "role": "", "token": "t",
+            "pull": "on", "enabled": "on"}  # fmt: skip
+    page = admin_client.post("/admin/sync/peer/add/", data).content.decode()
+    assert "Choose the peer&#x27;s role: hub or agency." in page
+    assert not Peer.objects.exists()
+    assert admin_client.post("/admin/sync/peer/add/", {**data, "role": "hub"}).status_code == 302
+
+
+def test_the_peer_made_from_hub_url_is_the_hub_by_configuration(settings):
+    settings.HUB_URL, settings.HUB_TOKEN = PEER_URL, "t"
+    assert services.hub_peer_from_settings().role == "hub"
