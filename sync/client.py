@@ -6,7 +6,8 @@ stop (AuthRejected), wait as told (PeerBusy), or back off and retry (PeerUnavail
 Each request ends within SYNC_HTTP_TIMEOUT_SECONDS in all. requests' own timeout bounds each
 wait for the socket, not the request: a peer (or a proxy in front of it) that drips its answer a
 byte at a time would hold a worker, and its lease on the peer, for as long as it likes. The body
-is therefore read with stream=True, one socket read at a time (urllib3's read1), each read given
+is therefore read with stream=True, one socket read at a time (urllib3's read1, decoding any
+Content-Encoding the peer or its proxy applied), each read given
 only the time left until the deadline, and the request fails as PeerUnavailable once the
 deadline passes. This keeps requests (its sessions, TLS and proxy handling, and `responses` in
 the unit tests) rather than adding a second HTTP library for one feature: httpx and urllib3 also
@@ -153,7 +154,11 @@ class PeerClient:
                 if left <= 0:
                     raise PeerUnavailable(self._late(what, size))
                 _wait_at_most(response, left)
-                chunk = response.raw.read1(READ_CHUNK_BYTES)
+                # Decoded: a hub behind a compressing proxy (Caddy's `encode gzip`, nginx's
+                # gzip) answers gzip to the Accept-Encoding that requests sends. urllib3 bounds
+                # each decoded read by its size, so the cap below counts decompressed bytes and
+                # a small compressed answer cannot inflate past it in one read.
+                chunk = response.raw.read1(READ_CHUNK_BYTES, decode_content=True)
                 if not chunk:
                     break
                 size += len(chunk)

@@ -3,6 +3,7 @@ peer that drips its answer or never finishes it (a real socket: `responses` cann
 a 200 that is not what PROTOCOL.md says. Each time nothing is applied, no checkpoint moves, and
 the peer backs off."""
 
+import gzip
 import json
 import socket
 import threading
@@ -109,6 +110,60 @@ def test_an_answer_whose_body_never_comes_fails_within_the_deadline():
 def test_an_answer_in_time_is_read_whole():
     with slow_server(PAGE, every=0.001) as url:
         assert PeerClient(url, "token", timeout=5).get_changes(since=None, limit=10)["next"]
+
+
+# A compressing proxy in front of the hub -------------------------------------------------------
+
+
+@contextmanager
+def gzip_server(body: bytes) -> Iterator[str]:
+    """An HTTP server that answers every request with `body` gzip-compressed, as Caddy's `encode
+    gzip` or nginx's gzip do for a client that sends Accept-Encoding: gzip (requests does)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    compressed = gzip.compress(body)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Encoding: gzip\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(compressed)}\r\n\r\n".encode()
+                    + compressed
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_gzip_answer_from_a_compressing_proxy_is_decoded():
+    with gzip_server(PAGE) as url:
+        assert PeerClient(url, "token", timeout=5).get_changes(since=None, limit=10) == (
+            json.loads(PAGE)
+        )
+
+
+def test_the_size_cap_counts_decompressed_bytes(monkeypatch):
+    # 1 MB of JSON whitespace compresses to about 1 kB: the cap must see the megabyte.
+    monkeypatch.setattr("sync.client.MAX_ANSWER_BYTES", 100_000)
+    with (
+        gzip_server(PAGE[:-1] + b" " * 1_000_000 + b"}") as url,
+        pytest.raises(PeerUnavailable, match="passes 100000 bytes"),
+    ):
+        PeerClient(url, "token", timeout=5).get_changes(since=None, limit=10)
 
 
 # A 200 that is not an answer -------------------------------------------------------------------
