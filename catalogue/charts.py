@@ -29,9 +29,14 @@ LABEL_CHARACTERS = 44
 COLUMN_AREA_HEIGHT = 160
 AXIS_HEIGHT = 34
 TOP_MARGIN = 10
-PLOT_LEFT = 40
+PLOT_LEFT = 40  # at least; more when the peak's label is wider (_plot_left)
 PLOT_RIGHT_MARGIN = 28  # room for half of the last label, so it is never cut
 CHARACTER_WIDTH = 8.5  # of a digit at FONT_SIZE, to space the axis labels
+# A digit's width at FONT_SIZE in the widest common sans-serif faces (about 8.9 px measured in
+# Chromium), kept apart from CHARACTER_WIDTH so that the y axis's labels never start outside
+# the drawing; and the gap between a label and the axis.
+DIGIT_WIDTH = 9.5
+Y_LABEL_GAP = 6
 MAX_COLUMN_WIDTH = 40
 # Colours meet WCAG 2.1 non-text contrast (3:1) against the white page.
 BAR_COLOUR = "#1f4e79"
@@ -59,12 +64,15 @@ class Period:
     href: str = ""
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, chart_id: str) -> SafeString:
+def bar_chart(
+    bars: Sequence[Bar], *, title: str, chart_id: str, empty: str | None = None
+) -> SafeString:
     """Horizontal bars, one per label with a value, longest scale = the largest value; the data
-    table lists every label, zeros included."""
+    table lists every label, zeros included. Without any value: the text empty (default: "No
+    data yet.")."""
     drawn = [bar for bar in bars if bar.value]
     if not drawn:
-        return _empty(title)
+        return _empty(title, empty)
     peak = max(bar.value for bar in drawn)
     plot_width = WIDTH - VALUE_WIDTH
     row_height = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
@@ -138,21 +146,25 @@ def cumulative(periods: Sequence[Period]) -> list[Period]:
     return running
 
 
-def column_chart(points: Sequence[Period], *, title: str, chart_id: str) -> SafeString:
+def column_chart(
+    points: Sequence[Period], *, title: str, chart_id: str, empty: str | None = None
+) -> SafeString:
     """Vertical columns over time (oldest first) with a base line; as many axis labels as fit
-    without overlapping, the last period's always among them."""
+    without overlapping, the last period's always among them. The plot starts far enough right
+    for the peak's label (_plot_left). Without any period: the text empty."""
     if not points:
-        return _empty(title)
+        return _empty(title, empty)
     peak = max(point.value for point in points) or 1
-    plot_width = WIDTH - PLOT_LEFT - PLOT_RIGHT_MARGIN
+    plot_left = _plot_left(peak)
+    plot_width = WIDTH - plot_left - PLOT_RIGHT_MARGIN
     step = plot_width / len(points)
     column_width = min(max(step * 0.7, 1), MAX_COLUMN_WIDTH)
     base = TOP_MARGIN + COLUMN_AREA_HEIGHT
-    shapes = [_axis(base, plot_width, peak)]
+    shapes = [_axis(base, plot_left, plot_width, peak)]
     labelled = _labelled(points, step)
     for index, point in enumerate(points):
         height = round(COLUMN_AREA_HEIGHT * point.value / peak, 1)
-        x = round(PLOT_LEFT + index * step + (step - column_width) / 2, 1)
+        x = round(plot_left + index * step + (step - column_width) / 2, 1)
         column = format_html(
             '<g class="column"><title>{label}: {value}</title>'
             '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}"></rect></g>',
@@ -179,16 +191,22 @@ def column_chart(points: Sequence[Period], *, title: str, chart_id: str) -> Safe
     return _figure(title, chart_id, svg, rows)
 
 
-def _axis(base: float, plot_width: float, peak: int) -> str:
+def _plot_left(peak: int) -> float:
+    """Where the plot starts: right of the y axis's widest label (the peak's), never left of
+    PLOT_LEFT."""
+    return max(PLOT_LEFT, len(str(peak)) * DIGIT_WIDTH + 2 * Y_LABEL_GAP)
+
+
+def _axis(base: float, plot_left: float, plot_width: float, peak: int) -> str:
     return format_html(
         '<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{c}"></line>'
         '<text x="{tx}" y="{ty}" text-anchor="end" dominant-baseline="middle">{peak}</text>'
         '<text x="{tx}" y="{y}" text-anchor="end" dominant-baseline="middle">0</text>',
-        x1=PLOT_LEFT,
-        x2=PLOT_LEFT + plot_width,
+        x1=plot_left,
+        x2=plot_left + plot_width,
         y=base,
         c=GRID_COLOUR,
-        tx=PLOT_LEFT - 6,
+        tx=plot_left - Y_LABEL_GAP,
         ty=TOP_MARGIN + 6,
         peak=peak,
     )
@@ -254,11 +272,11 @@ def _linked(label: str, href: str):
     return format_html('<a href="{}">{}</a>', href, label) if href else label
 
 
-def _empty(title: str) -> SafeString:
+def _empty(title: str, text: str | None = None) -> SafeString:
     return format_html(
         '<figure class="chart-figure"><figcaption>{}</figcaption><p>{}</p></figure>',
         title,
-        _("No data yet."),
+        text or _("No data yet."),
     )
 
 

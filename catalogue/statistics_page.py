@@ -11,7 +11,7 @@ from django.http import QueryDict
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from catalogue import charts
+from catalogue import charts, registers
 from registry import vocabularies as v
 
 # Paging and sorting belong to a list of results, not to what is counted.
@@ -36,17 +36,24 @@ def page_charts(stats: dict, *, params: QueryDict, catalogue_url: str) -> list[S
     def link(**chosen: str) -> str:
         return filtered_url(catalogue_url, params, **chosen)
 
+    # With filters or a search, an empty chart means none of them matched, not a new registry.
+    empty = _("No use cases match these filters.") if filtered_url("", params) else None
+
     def vocabulary(name: str, counts: dict, choices, title: str, chart_id: str) -> SafeString:
         # A value no use case has leads nowhere worth going.
         bars = [
             charts.Bar(str(choices(code).label), n, link(**{name: code}) if n else "")
             for code, n in counts.items()
         ]
-        return charts.bar_chart(bars, title=title, chart_id=chart_id)
+        return charts.bar_chart(bars, title=title, chart_id=chart_id, empty=empty)
 
+    # The network's agencies are charted; the reference registers outside it apart, if any.
+    network, others = registers.split_by_origin(stats["by_agency"])
     agency_bars = [
-        charts.Bar(row["code"], row["count"], link(agency=row["code"]))
-        for row in stats["by_agency"]
+        charts.Bar(row["code"], row["count"], link(agency=row["code"])) for row in network
+    ]
+    register_bars = [
+        charts.Bar(row["code"], row["count"], link(agency=row["code"])) for row in others
     ]
     started = _linked_periods(
         charts.time_axis(stats["started_by_month"]), link, "started_on_after", "started_on_before"
@@ -61,8 +68,22 @@ def page_charts(stats: dict, *, params: QueryDict, catalogue_url: str) -> list[S
         charts.Period(p.label, p.value, p.start, p.end, link(operational_since_before=_iso(p.end)))
         for p in charts.cumulative(live)
     ]
+    by_register = (
+        [
+            charts.bar_chart(
+                register_bars,
+                title=_("Use cases by other public register (outside the network)"),
+                chart_id="by-register",
+            )
+        ]
+        if register_bars
+        else []
+    )
     return [
-        charts.bar_chart(agency_bars, title=_("Use cases by agency"), chart_id="by-agency"),
+        charts.bar_chart(
+            agency_bars, title=_("Use cases by network agency"), chart_id="by-agency", empty=empty
+        ),
+        *by_register,
         vocabulary("stage", stats["by_stage"], v.Stage, _("Use cases by stage"), "by-stage"),
         vocabulary(
             "ai_act_risk",
@@ -89,16 +110,19 @@ def page_charts(stats: dict, *, params: QueryDict, catalogue_url: str) -> list[S
             started,
             title=_("Use cases started, by the date they started"),
             chart_id="started-over-time",
+            empty=empty,
         ),
         charts.column_chart(
             live,
             title=_("Use cases that went into production, by that date"),
             chart_id="operational-over-time",
+            empty=empty,
         ),
         charts.column_chart(
             running,
             title=_("Use cases that had gone into production, in total"),
             chart_id="operational-cumulative",
+            empty=empty,
         ),
     ]
 

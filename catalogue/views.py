@@ -15,7 +15,9 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from catalogue import changes, charts, query_text, registers, selectors, statistics_page
@@ -67,6 +69,15 @@ CATALOGUE_PARAMETERS = allowed_parameters(SEARCH_PARAM, SORT_PARAM, CURSOR_PARAM
 STATISTICS_PARAMETERS = allowed_parameters(SEARCH_PARAM, *statistics_page.TRANSIENT_PARAMS)
 # The agency page takes no filter: its list pages like the catalogue's.
 AGENCY_PARAMETERS = (CURSOR_PARAM, PAGE_NUMBER_PARAM)
+# What a date filter's chip calls its field (catalogue.filters._dates).
+DATE_FILTER_LABELS = {
+    "started_on": _("Started"),
+    "operational_since": _("In production since"),
+    "retired_on": _("Retired"),
+    "next_review_on": _("Next review"),
+    "modified": _("Last changed"),
+    "created": _("Created"),
+}
 # The review filter's box goes after this facet's.
 OVERDUE_AFTER = "stage"
 
@@ -352,7 +363,7 @@ def _facet_options(name: str, counts: dict, chosen: set[str], agency_names: dict
 
 def _option_label(name: str, value: str, agency_names: dict) -> str:
     spec = FILTERS[name]
-    if spec.kind == "overdue":
+    if spec.kind in {"overdue", "bool"}:
         return str(_("yes") if value.lower() in TRUE_WORDS else _("no"))
     if spec.choices:
         return str(spec.choices(value).label)
@@ -459,16 +470,33 @@ def _active_filters(params: QueryDict, agency_names: dict) -> list[dict]:
             remaining.setlist(name, [other for other in values if other != value])
             remaining.pop(CURSOR_PARAM, None)
             remaining.pop(PAGE_NUMBER_PARAM, None)
-            value_label = _option_label(name, value, agency_names)
-            label = f"{_filter_label(name, facet_labels)}: {value_label}"
+            if FILTERS[name].kind == "date":
+                label = _date_filter_label(name, value)
+            else:
+                value_label = _option_label(name, value, agency_names)
+                label = f"{_filter_label(name, facet_labels)}: {value_label}"
             chips.append({"label": label, "remove_url": f"?{remaining.urlencode()}"})
     return chips
 
 
 def _filter_label(name: str, facet_labels: dict) -> str:
+    """A filter's name as the reader knows it: its facet's heading, else the record field's
+    label (RECORD.md, the model's verbose_name), never the raw parameter."""
     if name == selectors.REVIEW_OVERDUE:
         return str(quality.FLAG_LABELS[quality.REVIEW_OVERDUE])
-    return str(facet_labels.get(name, name))
+    if name in facet_labels:
+        return str(facet_labels[name])
+    return capfirst(str(UseCase._meta.get_field(FILTERS[name].field).verbose_name))
+
+
+def _date_filter_label(name: str, value: str) -> str:
+    """A date filter's chip: "In production since on or after 1 January 2023"."""
+    spec = FILTERS[name]
+    field = str(DATE_FILTER_LABELS.get(spec.field, spec.field))
+    day = date_format(dt.date.fromisoformat(value.strip()), "j F Y")
+    if spec.lookup == "gte":
+        return str(_("%(field)s on or after %(day)s") % {"field": field, "day": day})
+    return str(_("%(field)s on or before %(day)s") % {"field": field, "day": day})
 
 
 def _page_links(request: HttpRequest, page: selectors.Page) -> dict:

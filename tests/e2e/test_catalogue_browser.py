@@ -154,6 +154,83 @@ def test_on_a_phone_the_results_come_first_and_the_filters_fold_above_them(open_
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
 
 
+# A statistics chart's link: filters the form has no box for (a date range), and a search.
+FROM_A_CHART = "/?started_on_after=2024-01-01&search=signal"
+FR_SIGNAL = ["Signal detection on spontaneous reports"]
+
+
+def test_a_tick_narrows_the_filters_the_form_has_no_box_for_instead_of_dropping_them(
+    open_page, seeded
+):
+    page = open_page(WIDE)
+    page.goto(FROM_A_CHART)
+    mark_document(page)
+
+    page.get_by_role("checkbox", name=ANSM).check()
+    page.wait_for_url(re.compile(r"agency=FR-ANSM"))
+    assert "started_on_after=2024-01-01" in page.url and "search=signal" in page.url
+    expect(page.locator("ol.results > li")).to_have_count(1)
+    assert result_titles(page) == FR_SIGNAL
+
+    page.get_by_role(
+        "link", name=re.compile("Remove filter: Started on or after 1 January")
+    ).click()
+    page.wait_for_url(re.compile(r"/\?search=signal&agency=FR-ANSM$"))
+    page.get_by_role("checkbox", name=ANSM).uncheck()
+    page.wait_for_url(re.compile(r"/\?search=signal$"))
+    assert not_reloaded(page)
+
+
+@pytest.fixture
+def open_page_without_javascript(browser, live_server):
+    contexts = []
+
+    def opened(width: int):
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport={"width": width, "height": 900},
+            java_script_enabled=False,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+def test_without_javascript_a_phone_shows_the_results_first_and_apply_keeps_every_filter(
+    open_page_without_javascript, seeded
+):
+    page = open_page_without_javascript(PHONE)
+    page.goto(FROM_A_CHART)
+    assert page.locator("ol.results > li").first.bounding_box()["y"] < 900
+    assert not page.get_by_role("checkbox", name=ANSM).is_visible()
+    screenshot(page, "catalogue-no-js-folded-390")
+
+    page.get_by_text("Filter", exact=True).click()
+    page.get_by_role("checkbox", name=ANSM).check()
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url(re.compile(r"agency=FR-ANSM"))
+    assert "started_on_after=2024-01-01" in page.url and "search=signal" in page.url
+    assert result_titles(page) == FR_SIGNAL
+
+
+def test_without_javascript_the_filters_stand_beside_the_results_on_a_wide_screen(
+    open_page_without_javascript, seeded
+):
+    page = open_page_without_javascript(WIDE)
+    page.goto("/")
+    assert page.get_by_role("checkbox", name=ANSM).is_visible()
+    assert page.get_by_role("button", name="Apply filters").is_visible()
+    filters = page.locator(".facets").bounding_box()
+    first_result = page.locator("ol.results > li").first.bounding_box()
+    assert first_result["x"] > filters["x"] + filters["width"] - 1, "beside, not below"
+    assert first_result["y"] < 900
+    screenshot(page, "catalogue-no-js-1280")
+
+
 @pytest.mark.parametrize("width", [WIDE, PHONE])
 def test_the_use_case_page_leads_with_the_point_and_ends_with_provenance(open_page, seeded, width):
     page = open_page(width)
