@@ -22,7 +22,8 @@
   showResults.hidden = false;
 
   // The query string the form stands for; an empty search and the default order are left out,
-  // as the server reads them the same way.
+  // as the server reads them the same way. The chosen filters without a box (a date range from
+  // a statistics chart, sourcing...) are hidden inputs in the form, so a tick keeps them.
   function formQuery() {
     var params = new URLSearchParams();
     new FormData(form).forEach(function (value, name) {
