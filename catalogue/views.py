@@ -311,17 +311,21 @@ def _facets(params, search, user, agency_names, today: dt.date) -> tuple[list[di
 
 
 def _kept_filters(params: QueryDict, facets: list[dict]) -> list[tuple[str, str]]:
-    """(name, value) of each chosen filter the form has no box for (a date range, sourcing, a
-    yes/no field...): the form carries them as hidden inputs, so that ticking a facet, with or
-    without JavaScript, narrows what the address chose instead of dropping them (a statistics
-    chart's link, then a tick). Their chips still remove them."""
-    boxed = {group["param"] for group in facets}
+    """(name, value) of each chosen filter value the form has no ticked box for (a date range,
+    sourcing, a yes/no field, review_overdue=0...): the form carries them as hidden inputs, so
+    that ticking a facet, with or without JavaScript, narrows what the address chose instead of
+    dropping them (a statistics chart's link, then a tick). Their chips still remove them."""
+    ticked = {
+        (group["param"], str(option["value"]).upper())
+        for group in facets
+        for option in group["options"]
+        if option["selected"]
+    }
     return [
         (name, value)
         for name in FILTERS
-        if name not in boxed
-        for value in params.getlist(name)
-        if value.strip()
+        for value in raw_values(params, name)
+        if (name, value.upper()) not in ticked
     ]
 
 

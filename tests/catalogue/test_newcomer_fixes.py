@@ -50,6 +50,15 @@ def test_the_form_keeps_the_chosen_filters_it_has_no_box_for(client, catalogue_d
     assert 'type="hidden" name="search"' not in form
 
 
+def test_a_value_without_a_ticked_box_is_kept_a_ticked_one_is_not(client, catalogue_data):
+    """review_overdue=0 has no box (the box stands for 1); an agency written in lower case is
+    the ticked box of its upper-case code, so it is not sent twice."""
+    form = form_of(client, "?review_overdue=0&agency=de-bfarm&stage=pilot,production")
+
+    kept = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    assert kept == [("review_overdue", "0")]
+
+
 def test_the_results_fragment_carries_the_kept_filters_too(client, catalogue_data):
     """A chip removed through catalogue.js swaps the facets in: the hidden inputs go with them."""
     text = client.get("/results/?started_on_after=2024-01-01").content.decode()

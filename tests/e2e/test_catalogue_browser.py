@@ -181,6 +181,19 @@ def test_a_tick_narrows_the_filters_the_form_has_no_box_for_instead_of_dropping_
     assert not_reloaded(page)
 
 
+def test_a_ticked_yes_no_box_replaces_the_kept_value_of_its_filter(open_page, seeded):
+    page = open_page(WIDE)
+    page.goto("/?review_overdue=0&search=signal")
+    page.get_by_role("checkbox", name=ANSM).check()
+    page.wait_for_url(re.compile(r"agency=FR-ANSM"))
+    assert "review_overdue=0" in page.url
+
+    page.get_by_role("checkbox", name=re.compile("^Review overdue")).check()
+    page.wait_for_url(re.compile(r"review_overdue=1"))
+    assert "review_overdue=0" not in page.url
+    expect(page.locator("#results-region .total")).to_contain_text("use case")
+
+
 @pytest.fixture
 def open_page_without_javascript(browser, live_server):
     contexts = []

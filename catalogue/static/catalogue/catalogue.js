@@ -26,10 +26,22 @@
   // a statistics chart, sourcing...) are hidden inputs in the form, so a tick keeps them.
   function formQuery() {
     var params = new URLSearchParams();
+    var ticked = {};
+    form.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+      ticked[box.name] = true;
+    });
     new FormData(form).forEach(function (value, name) {
       if (name === "search" && !value.trim()) return;
       if (name === "sort" && value === "relevance") return;
       params.append(name, value);
+    });
+    // A ticked box replaces a kept value of its own filter (review_overdue=0, then the
+    // "Review overdue" box): a yes/no filter takes one value.
+    form.querySelectorAll("input[type=hidden][name]").forEach(function (kept) {
+      if (!ticked[kept.name]) return;
+      var values = params.getAll(kept.name).filter(function (value) { return value !== kept.value; });
+      params.delete(kept.name);
+      values.forEach(function (value) { params.append(kept.name, value); });
     });
     return params.toString();
   }
