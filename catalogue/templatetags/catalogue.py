@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
@@ -126,7 +127,9 @@ def field_value(use_case: UseCase, name: str):
     if kind == "email":
         return format_html('<a href="mailto:{}">{}</a>', value, value)
     if kind == "text" and "\n" in value:
-        return linebreaks(value, autoescape=True)
+        # linebreaks escapes the text itself (autoescape) and returns a plain str: marked safe
+        # here, or the tag's output would be escaped a second time (&lt;p&gt; on the page).
+        return mark_safe(linebreaks(value, autoescape=True))
     return value
 
 

@@ -2,6 +2,7 @@
 
 import ast
 import datetime as dt
+import html
 import re
 import textwrap
 from html.parser import HTMLParser
@@ -55,14 +56,16 @@ def clean(value) -> str:
 def plain_text(value) -> str:
     """A cell as plain text: HTML (the Dutch register's `<p>`, `<ul>`, entities) becomes text with
     its paragraphs as blank-line breaks and its list items as "• " lines; text without markup is
-    only stripped, so its own line breaks stay.
+    only stripped and its character references read ('&amp;' is '&'), so its own line breaks
+    stay.
 
     inscriptis renders HTML the way a browser lays it out, which regexes cannot do for nested
     lists, entities and stray tags.
     """
     text = clean(value)
     if "<" not in text or not _has_markup(text):
-        return text
+        # Entities without tags ('images &amp; decomposition' in the OMB file) are still HTML.
+        return html.unescape(text) if "&" in text else text
     rendered = get_text(text, _HTML_TO_TEXT)
     lines = []
     for line in rendered.splitlines():

@@ -1,5 +1,6 @@
 """A control character in any query input is named, never echoed, wherever it comes in: a
-filter value on the API and a webhook subscription's search (catalogue.query_text; issue 15.5)."""
+filter value on the API and a webhook subscription's search (catalogue.query_text; issue 15.5);
+and record text is shown as text, escaped once."""
 
 import pytest
 
@@ -22,3 +23,17 @@ def test_a_webhook_subscription_names_a_control_character_in_its_search():
     assert errors and "U+0000" in errors[0]
     assert "\x00" not in errors[0]
     assert "500 characters" not in errors[0]
+
+
+def test_paragraphs_of_a_record_are_paragraphs_on_its_page_escaped_once(client):
+    """Multi-line text becomes <p> paragraphs; its own characters are escaped exactly once."""
+    from tests.factories import UseCaseFactory
+
+    use_case = UseCaseFactory(
+        publication_level="public",
+        description="Erster Absatz.\n\nZweiter Absatz mit R&D <b>fett</b>.",
+    )
+    page = client.get(f"/use-cases/{use_case.origin_id}/{use_case.uid}/").content.decode()
+    assert "<p>Erster Absatz.</p>" in page
+    assert "<p>Zweiter Absatz mit R&amp;D &lt;b&gt;fett&lt;/b&gt;.</p>" in page
+    assert "&lt;p&gt;" not in page and "&amp;amp;" not in page

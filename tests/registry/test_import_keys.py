@@ -172,6 +172,9 @@ def test_assign_keys_matches_on_content_never_on_position():
         # Text without markup keeps its own line breaks, and a lone '<' is no tag.
         ("a < b, en c > d\n\nnieuwe alinea", "a < b, en c > d\n\nnieuwe alinea"),
         ("<3 algoritmes", "<3 algoritmes"),
+        # Character references without tags, as one row of the OMB file has them.
+        ("images &amp; decomposition", "images & decomposition"),
+        ("AT&T; R&D", "AT&T; R&D"),
     ],
 )
 def test_html_becomes_plain_text_with_paragraphs_and_lists(html, text):
