@@ -290,6 +290,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# A Redis that hangs (paused, or a dead network path: the TCP connection opens, nothing answers)
+# must fail a publish within seconds, not hang the admin's save that queues a sync (sync/signals.py,
+# webhooks/signals.py, issue 14 review). redis-py has no socket timeout by default. The worker's
+# BRPOP waits 1 s, well within it. max_retries 0: one attempt when a publisher opens its channel
+# (kombu's default retries for broker_connection_timeout, a second timeout); the worker's own
+# reconnection follows broker_connection_max_retries, not this.
+CELERY_BROKER_SOCKET_TIMEOUT_SECONDS = env_int("CELERY_BROKER_SOCKET_TIMEOUT_SECONDS", 3)
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT_SECONDS,
+    "max_retries": 0,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -47,6 +47,8 @@ def queue_push() -> None:
     try:
         peer_ids = services.due_peer_ids()
         if peer_ids:
-            tasks.run_sync_cycle.apply_async([peer_ids], countdown=1)
+            # No retry: each attempt on a hung broker waits its socket timeout, and the admin
+            # who saved waits for all of them (beat is the retry).
+            tasks.run_sync_cycle.apply_async([peer_ids], countdown=1, retry=False)
     except Exception:
         logger.exception("could not queue a sync after a change; beat will push it")

@@ -30,7 +30,11 @@ def queue_dispatch() -> None:
         return
     try:
         if Subscription.objects.enabled().exists():
-            tasks.dispatch_webhooks.apply_async(countdown=DISPATCH_SOON_DEBOUNCE_SECONDS)
+            # No retry: each attempt on a hung broker waits its socket timeout, inside the
+            # request that saved (beat is the retry).
+            tasks.dispatch_webhooks.apply_async(
+                countdown=DISPATCH_SOON_DEBOUNCE_SECONDS, retry=False
+            )
     except Exception:
         # The change is committed and in the feed; beat's next dispatch finds it.
         logger.exception("could not queue the webhook dispatcher; beat will run it")
