@@ -93,6 +93,9 @@ def field_groups(use_case: UseCase, visible) -> dict:
                 )
         if rows:
             groups.append({"id": group_id, "heading": heading, "rows": rows})
+    if use_case.language != "en" and not use_case.title_en and "title_en" in visible:
+        # Shown beside the title when there is one; missing, it belongs with the other gaps.
+        not_stated.insert(0, field_label("title_en"))
     return {"groups": groups, "not_stated": not_stated}
 
 

@@ -37,3 +37,14 @@ def test_paragraphs_of_a_record_are_paragraphs_on_its_page_escaped_once(client):
     assert "<p>Erster Absatz.</p>" in page
     assert "<p>Zweiter Absatz mit R&amp;D &lt;b&gt;fett&lt;/b&gt;.</p>" in page
     assert "&lt;p&gt;" not in page and "&amp;amp;" not in page
+
+
+def test_a_missing_english_title_of_a_dutch_record_is_shown_as_not_stated(client):
+    from tests.factories import UseCaseFactory
+
+    use_case = UseCaseFactory(
+        publication_level="public", language="nl", title="TVL Risicomodel", title_en=""
+    )
+    page = client.get(f"/use-cases/{use_case.origin_id}/{use_case.uid}/").content.decode()
+    not_stated = page.split("Not stated:</strong>", 1)[1].split("</p>", 1)[0]
+    assert "English title" in not_stated
