@@ -230,8 +230,11 @@ SEARCH_PARAMETER = OpenApiParameter(
     "search",
     {"type": "string", "maxLength": fulltext.MAX_QUERY_LENGTH},
     description='Full-text query: words (all must match), "quoted phrase", OR between '
-    "words, -word to leave out; case, accents and Unicode normal form do not matter, the same "
-    "on every node (registry/search_query.py). Results then carry a highlighted `snippet` "
+    "words, -word to leave out; case, accents and Unicode normal form do not matter, with the "
+    "same syntax and meaning on every node (registry/search_query.py). A node on PostgreSQL "
+    "also matches other forms of a word in the record's language (stemming: 'signals' finds "
+    "'signal'); the embedded SQLite default matches whole words only. Results then carry a "
+    "highlighted `snippet` "
     "(whole words, HTML-escaped, matches in <mark>) and are ordered by relevance (use cases "
     "whose title matches first) unless `ordering` says otherwise.",
     examples=[OpenApiExample("words", value="signal detection")],
