@@ -25,7 +25,15 @@ from registry import vocabularies as v
 from registry.importers import nl_register, us_omb
 from registry.importers.base import ImportRefused, MapOptions, SourceRow
 from registry.importers.keys import assign_keys
-from registry.importers.text import one_line, shorten
+from registry.importers.text import (
+    http_url,
+    literal_list,
+    meaningful,
+    one_line,
+    paragraphs,
+    plain_text,
+    shorten,
+)
 from registry.models import Agency, UseCase
 from registry.validation import FIELDS, RecordInvalid, validate_record
 
@@ -158,7 +166,115 @@ def reference_record(register: reference.Register, row: SourceRow, mapped) -> di
     record["workplan_area"] = None
     level = v.PublicationLevel.NETWORK if mapped.never_public else v.PublicationLevel.PUBLIC
     record["publication_level"] = level
+    record.update(stated_only(register, row.values))
+    if register.format == us_omb.FORMAT:
+        record["description"] = _with_us_high_impact(row.values, record["description"])
     return record
+
+
+def stated_only(register: reference.Register, values: dict) -> dict:
+    """The fields an agency's import fills with the documented defaults (docs/import-mapping.md),
+    as the register itself states them, else empty ("not stated"): no register outside the
+    network states an EU AI Act role or risk class, and the US "high-impact" is OMB M-25-21's
+    notion, not the AI Act's high risk (it stays a tag and a line of the description)."""
+    if register.format == nl_register.FORMAT:
+        personal, dpia = _nl_privacy(values)
+        impact = bool(meaningful(plain_text(values.get("impact"))))
+        provider = meaningful(plain_text(values.get("provider")))
+        sourcing = v.Sourcing.VENDOR if provider else None
+        affects = True if impact or personal in PERSONAL_STATED else None
+    else:
+        personal, dpia = _us_privacy(values)
+        sourcing = _us_sourcing(values)
+        # M-25-21 high-impact AI is by definition the basis of decisions with a significant
+        # effect on people's rights or safety; the file says nothing of the others.
+        affects = True if _us_high_impact(values) else None
+    stated = {
+        "ai_act_role": None,
+        "ai_act_risk": None,
+        "ai_act_justification": "",
+        "affects_individuals": affects,
+        "personal_data": personal,
+        "dpia_status": dpia,
+        "sourcing": sourcing,
+    }
+    if register.format == us_omb.FORMAT:
+        # The agencies' mapping reads "human on the loop" into M-25-21; the file does not say it.
+        stated["human_oversight"] = None
+    return stated
+
+
+PERSONAL_STATED = {v.PersonalData.PERSONAL, v.PersonalData.SPECIAL_CATEGORY}
+
+
+def _nl_privacy(values: dict) -> tuple[str | None, str | None]:
+    """Personal data as the registration's DPIA, source-data and description texts state it
+    (None when they say nothing); the DPIA done or not required as its DPIA field says, else
+    None (no field, or words we cannot read, is not "planned")."""
+    dpia = " ".join(plain_text(values.get(k)) for k in ("dpia", "dpia_description"))
+    text = " ".join(
+        plain_text(values.get(k))
+        for k in ("source_data", "description_short", "description", "risks")
+    )
+    if nl_register.NO_PERSONAL.search(dpia):
+        return v.PersonalData.NONE, None
+    personal = None
+    if nl_register.PERSONAL.search(text) or nl_register.DPIA_DONE.search(dpia):
+        special = nl_register.SPECIAL.search(text)
+        personal = v.PersonalData.SPECIAL_CATEGORY if special else v.PersonalData.PERSONAL
+    if nl_register.DPIA_DONE.search(dpia):
+        return personal, v.DpiaStatus.DONE
+    if nl_register.DPIA_NONE.search(dpia):
+        return personal, v.DpiaStatus.NOT_REQUIRED
+    return personal, None
+
+
+def _us_privacy(values: dict) -> tuple[str | None, str | None]:
+    """has_pii "Yes"/"No" as stated (special category when a demographic feature is one, GDPR
+    art. 9); a blank has_pii is not stated. The PIA done when the file links it, in progress
+    when it says pending; otherwise not stated."""
+    has_pii = one_line(values.get("has_pii")).casefold()
+    if has_pii == "no":
+        return v.PersonalData.NONE, None
+    features = [
+        f
+        for f in literal_list(plain_text(values.get("demographic_features")))
+        if not us_omb.NO_FEATURES.search(f)
+    ]
+    if has_pii != "yes" and not features:
+        return None, None
+    special = any(us_omb.SPECIAL_FEATURES.search(f) for f in features)
+    personal = v.PersonalData.SPECIAL_CATEGORY if special else v.PersonalData.PERSONAL
+    pia = plain_text(values.get("pia_url"))
+    if http_url(pia):
+        return personal, v.DpiaStatus.DONE
+    if "pending" in pia.casefold() or "to be posted" in pia.casefold():
+        return personal, v.DpiaStatus.IN_PROGRESS
+    return personal, None
+
+
+def _us_sourcing(values: dict) -> str | None:
+    """contracting_usage as stated; else vendor when the file names one; else not stated."""
+    known = us_omb.SOURCING.get(one_line(values.get("contracting_usage")).casefold())
+    if known:
+        return known[0]
+    return v.Sourcing.VENDOR if meaningful(plain_text(values.get("vendor_name"))) else None
+
+
+def _us_high_impact(values: dict) -> bool:
+    return one_line(values.get("is_high_impact")) == "High-impact"
+
+
+def _with_us_high_impact(values: dict, description: str) -> str:
+    """The file's own high-impact flag and its justification, said as OMB's, never as the AI
+    Act's risk class."""
+    if not _us_high_impact(values):
+        return description
+    justification = meaningful(plain_text(values.get("HI_justification")))
+    line = "US OMB: high-impact AI under OMB M-25-21 (not an EU AI Act risk class)."
+    if justification:
+        line += f" Justification: {justification}"
+    return paragraphs(("", line), ("", description))
 
 
 def organisation(register: reference.Register, values: dict) -> str:

@@ -247,3 +247,60 @@ def test_a_reserved_code_is_never_an_agency_and_an_agency_never_a_register(db, c
     with pytest.raises(ValidationError, match="reserved for reference registers"):
         services.create_or_update_agency(code=code, name="Someone", country="DE", kind=kind)
     assert not Agency.objects.filter(code=code).exists()
+
+
+def test_a_reference_record_states_only_what_its_register_states(hub, tmp_path):
+    """Issue 11 (newcomer): no AI Act role or risk class, no DPIA, personal data, sourcing or
+    effect on people that the file does not state; the US 'high-impact' is OMB's, not the AI
+    Act's high risk, and stays a tag and a line of the description."""
+    path = us_csv(
+        tmp_path,
+        us_row(),
+        us_row(
+            id="HHS-T-2",
+            use_case_name="Benefit eligibility scoring",
+            is_high_impact="High-impact",
+            HI_justification="Decides on benefits.",
+            has_pii="Yes",
+            contracting_usage="In-house development",
+        ),
+    )
+    import_reference_register(path=path, register_key="us-omb-2025")
+    plain = UseCase.objects.get(source_key="us-omb-2025:HHS:HHS-T-1")
+    assert (plain.ai_act_role, plain.ai_act_risk, plain.sourcing) == (None, None, None)
+    assert (plain.personal_data, plain.dpia_status, plain.affects_individuals) == (None, None, None)
+    high = UseCase.objects.get(source_key="us-omb-2025:HHS:HHS-T-2")
+    assert (high.ai_act_role, high.ai_act_risk, high.ai_act_justification) == (None, None, "")
+    assert high.human_oversight is None
+    assert high.sourcing == v.Sourcing.IN_HOUSE  # stated by contracting_usage
+    assert (high.personal_data, high.dpia_status) == (v.PersonalData.PERSONAL, None)
+    assert high.affects_individuals is True  # high-impact: decisions on rights or safety
+    assert "us-high-impact" in high.tags
+    assert high.description.startswith(
+        "US OMB: high-impact AI under OMB M-25-21 (not an EU AI Act risk class). "
+        "Justification: Decides on benefits."
+    )
+
+
+def test_a_dutch_reference_record_states_no_role_dpia_or_personal_data_it_lacks(hub, tmp_path):
+    silent = nl_item()
+    stated = nl_item(
+        lars="5678",
+        name="Parkeerhandhaving",
+        source_data="Kentekens van geparkeerde auto's",
+        dpia="Ja, DPIA uitgevoerd",
+        provider="Leverancier BV",
+    )
+    unread = nl_item(lars="9012", name="Subsidiecheck", source_data="Naam en adres")
+    import_reference_register(
+        path=nl_json(tmp_path, silent, stated, unread), register_key="nl-algorithm-register"
+    )
+    record = UseCase.objects.get(title="Verkeerslichtregeling")
+    assert (record.ai_act_role, record.ai_act_risk, record.sourcing) == (None, None, None)
+    assert (record.personal_data, record.dpia_status) == (None, None)
+    assert record.affects_individuals is None
+    parking = UseCase.objects.get(title="Parkeerhandhaving")
+    assert (parking.personal_data, parking.dpia_status) == ("personal", "done")
+    assert (parking.sourcing, parking.affects_individuals) == ("vendor", True)
+    # Personal data stated, no DPIA field: the DPIA is not stated, never "planned".
+    assert UseCase.objects.get(title="Subsidiecheck").dpia_status is None
