@@ -16,10 +16,10 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from catalogue.filters import FACET_FIELDS, FILTERS, list_contains
+from catalogue.filters import FACET_FIELDS, FILTERS, list_contains, review_overdue_q
 from registry import quality, reference
 from registry import vocabularies as v
 from registry.models import Agency, FeedEntry, UseCase
@@ -167,7 +167,7 @@ def _quality_aggregates(today: dt.date) -> dict:
     for code in quality.STORED_FLAGS:
         aggregates[f"flag_{code}"] = Count("pk", filter=list_contains("compliance_flags", code))
     # UseCase.objects.review_overdue(), as a condition (a record without a stage is in use).
-    overdue = Q(next_review_on__lt=today) & ~Q(stage=v.Stage.RETIRED)
+    overdue = review_overdue_q(today)
     aggregates[f"flag_{quality.REVIEW_OVERDUE}"] = Count("pk", filter=overdue)
     return aggregates
 

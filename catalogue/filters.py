@@ -18,6 +18,7 @@ from django.db.models import Q, TextChoices
 from django.utils import timezone
 
 from catalogue import query_text
+from registry import reference
 from registry import vocabularies as v
 from registry.validation import NETWORK_ONLY_FIELDS
 
@@ -190,8 +191,13 @@ def parsed_to_q(parsed: Mapping[str, Any], *, today: dt.date | None = None) -> Q
 
 def review_overdue_q(today: dt.date) -> Q:
     """UseCase.objects.review_overdue(today) as a condition (registry.quality): a next review
-    date before today, on a record still in use (one without a stage counts as in use)."""
-    return Q(next_review_on__lt=today) & ~Q(stage=v.Stage.RETIRED)
+    date before today, on a record still in use (one without a stage counts as in use), never a
+    reference register's (registry.reference)."""
+    return (
+        Q(next_review_on__lt=today)
+        & ~Q(stage=v.Stage.RETIRED)
+        & ~Q(origin__code__startswith=reference.REFERENCE_PREFIX)
+    )
 
 
 def _checked(values: list[str]) -> list[str]:

@@ -166,7 +166,7 @@ def use_case_detail(request: HttpRequest, origin: str, uid: str) -> HttpResponse
         "related": _related(use_case, user=request.user),
         "can_edit": request.user.is_authenticated and services.can_edit(request.user, use_case),
         "review_overdue": quality.is_review_overdue(
-            use_case.next_review_on, use_case.stage, timezone.localdate()
+            use_case.next_review_on, use_case.stage, timezone.localdate(), origin=use_case.origin_id
         ),
         "similar": selectors.cached_counts(
             f"page-similar:{use_case.pk}",
@@ -456,7 +456,7 @@ def _result_items(use_cases: list[UseCase], search: str, today: dt.date) -> list
             # registry.search escapes the text and adds only <mark> elements.
             "snippet": mark_safe(snippets.get(use_case.pk, "")),
             "review_overdue": quality.is_review_overdue(
-                use_case.next_review_on, use_case.stage, today
+                use_case.next_review_on, use_case.stage, today, origin=use_case.origin_id
             ),
         }
         for use_case in use_cases

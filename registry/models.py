@@ -124,9 +124,14 @@ class UseCaseQuerySet(models.QuerySet):
         return self.exclude(gaps=[])
 
     def review_overdue(self, today: dt.date | None = None):
-        """Records still in use whose next review date has passed (registry.quality)."""
+        """Records still in use whose next review date has passed (registry.quality); never a
+        reference register's."""
         today = today or timezone.now().date()
-        return self.filter(next_review_on__lt=today).exclude(stage=v.Stage.RETIRED)
+        return (
+            self.filter(next_review_on__lt=today)
+            .exclude(stage=v.Stage.RETIRED)
+            .exclude(origin__code__startswith=reference.REFERENCE_PREFIX)
+        )
 
 
 class UseCase(models.Model):

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import reference
 from registry import vocabularies as v
 from registry.validation import FIELDS, is_empty, publication_gaps
 
@@ -92,9 +93,13 @@ def flags(values: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def is_review_overdue(next_review_on: dt.date | str | None, stage: str, today: dt.date) -> bool:
-    """A review date that has passed, for a record still in use (not retired)."""
-    if not next_review_on or stage == v.Stage.RETIRED:
+def is_review_overdue(
+    next_review_on: dt.date | str | None, stage: str, today: dt.date, *, origin: str = ""
+) -> bool:
+    """A review date that has passed, for a record still in use (not retired). Never for a
+    reference register's record (`origin`, registry.reference): the network's checks govern its
+    agencies' own records, not a public register's."""
+    if not next_review_on or stage == v.Stage.RETIRED or reference.is_reference(origin):
         return False
     if isinstance(next_review_on, str):
         next_review_on = dt.date.fromisoformat(next_review_on)
@@ -105,6 +110,6 @@ def record_flags(use_case, today: dt.date | None = None) -> list[str]:
     """Every compliance check open on a stored record today, review_overdue included."""
     today = today or timezone.now().date()
     found = list(use_case.compliance_flags)
-    if is_review_overdue(use_case.next_review_on, use_case.stage, today):
+    if is_review_overdue(use_case.next_review_on, use_case.stage, today, origin=use_case.origin_id):
         found.append(REVIEW_OVERDUE)
     return found

@@ -157,3 +157,28 @@ def test_other_registers_formats_name_the_organisation_not_the_register(anon_cli
     uk = anon_client.get(f"/api/v1/use-cases/{US}/{fda.uid}/uk-atrs.json").json()
     assert "HHS / FDA / CDER" in str(uk)
     assert "US Federal AI Use Case Inventory (OMB, 2025)" not in str(uk)
+
+
+def test_a_reference_record_is_never_review_overdue_nor_said_to_pass_the_checks(
+    client, anon_client, records
+):
+    """Issue 11 (newcomer): the network's compliance checks govern its agencies' records; a
+    register's record with a past review date gets no flag, badge, filter match or claim."""
+    import datetime as dt
+
+    from registry.models import UseCase
+
+    own, fda = records
+    past = dt.date(2020, 1, 1)
+    UseCase.objects.filter(pk__in=[own.pk, fda.pk]).update(next_review_on=past, stage="production")
+    overdue = anon_client.get("/api/v1/use-cases/", {"review_overdue": "1"}).json()
+    assert [item["origin"] for item in overdue["results"]] == [own.origin_id]
+    data = anon_client.get(f"/api/v1/use-cases/{US}/{fda.uid}/").json()
+    assert "review_overdue" not in data["compliance"]
+    assert UseCase.objects.review_overdue().get() == own
+    page = client.get(f"/use-cases/{US}/{fda.uid}/").content.decode()
+    assert 'id="review-overdue"' not in page
+    assert "Passes every compliance check" not in page
+    assert "apply to its agencies' own records, not to a public register's" in page
+    cards = client.get("/", {"search": "duplicate"}).content.decode()
+    assert cards.count('class="badge overdue"') == 1  # the agency's, not the register's
