@@ -36,9 +36,10 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class PeerError(Exception):
-    def __init__(self, message: str, *, status: int | None = None):
+    def __init__(self, message: str, *, status: int | None = None, problem_type: str = ""):
         super().__init__(message)
         self.status = status
+        self.problem_type = problem_type  # an RFC 9457 problem's "type", if the answer was one
 
 
 class PeerUnavailable(PeerError):
@@ -202,7 +203,15 @@ def _error_for(status: int, headers, body: bytes, what: str) -> PeerError:
         return PeerBusy(message, status=status, retry_after=retry_after)
     if status >= 500 or status == 429:
         return PeerUnavailable(message, status=status)
-    return RequestRefused(message, status=status)
+    return RequestRefused(message, status=status, problem_type=_problem_type(body))
+
+
+def _problem_type(body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    return str(answer.get("type") or "") if isinstance(answer, dict) else ""
 
 
 def _detail(body: bytes) -> str:

@@ -39,6 +39,11 @@ MODIFIED_RE = re.compile(
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# RFC 9457 problem types a follower acts on (docs/protocol.md: GET changes); every other problem
+# is "about:blank". Only these two make it read the feed again from the top: any other refusal
+# (a proxy's 404 or 405 during a deploy) is a failure to back off from.
+CURSOR_PAST_END_PROBLEM = "urn:emrn-federation:problem:cursor-past-end"
+CURSOR_INVALID_PROBLEM = "urn:emrn-federation:problem:cursor-invalid"
 
 HASH_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # A NUL character as canonical JSON writes it (an escape not itself escaped).
@@ -50,7 +55,15 @@ STATUSES = (APPLIED, UNCHANGED, STALE, REJECTED)
 
 
 class InvalidCursor(ValueError):
-    pass
+    """A cursor that does not parse or was not signed for this node's current feed."""
+
+    problem_type = CURSOR_INVALID_PROBLEM
+
+
+class CursorPastEnd(InvalidCursor):
+    """A valid cursor beyond the newest entry: this node went back in time under its feed id."""
+
+    problem_type = CURSOR_PAST_END_PROBLEM
 
 
 @dataclass(frozen=True, slots=True)

@@ -456,13 +456,18 @@ def pull_changes(peer: Peer, client: PeerClient, run: SyncRun, owner: str, node:
     for _ in range(MAX_PAGES):
         try:
             page = client.get_changes(since=cursor, limit=size)
-        except RequestRefused:
-            if cursor is None:
+        except RequestRefused as exc:
+            # Only the peer's own word that it does not know our cursor starts the pull over: a
+            # 404 or 405 from a proxy during the hub's deploy must not make every agency read
+            # (and push) everything again. Anything else fails the run and backs off.
+            refusals = (protocol.CURSOR_PAST_END_PROBLEM, protocol.CURSOR_INVALID_PROBLEM)
+            if cursor is None or exc.problem_type not in refusals:
                 raise
-            # The peer no longer knows our cursor: start over, harmlessly. Under the same feed id
-            # it went back in time (restored from a backup that kept its feed id) and lost what
-            # this node pushed after its backup point too: push everything again.
-            if checkpoint.feed_id == feed_id:
+            # Start over, harmlessly. A cursor past the end under the same feed id: the peer went
+            # back in time (restored from a backup that kept its feed id) and lost what this
+            # node pushed after its backup point too: push everything again.
+            past_end = exc.problem_type == protocol.CURSOR_PAST_END_PROBLEM
+            if past_end and checkpoint.feed_id == feed_id:
                 _forget_push_checkpoint(peer)
             cursor = None
             continue

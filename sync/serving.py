@@ -107,7 +107,7 @@ def changes_page(*, since: str | None, limit: int) -> ChangesPage:
     feed_id = served_feed_id()
     after = protocol.decode_cursor(since, feed_id)
     if after != START and after > _feed_top():
-        raise protocol.InvalidCursor(
+        raise protocol.CursorPastEnd(
             "The cursor is past the end of this feed (the node was restored from a backup): "
             "start again from the beginning."
         )

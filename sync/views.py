@@ -96,6 +96,8 @@ def changes(request: HttpRequest) -> HttpResponse:
     try:
         limit = _limit(request.GET.get("limit"))
         page = serving.changes_page(since=request.GET.get("since"), limit=limit)
+    except protocol.InvalidCursor as exc:
+        return problem(400, "Cursor refused", str(exc), type=exc.problem_type)
     except ValueError as exc:
         return problem(400, "Bad request", str(exc))
     ledger.record_pull(request.peer_token.agency, page.count)

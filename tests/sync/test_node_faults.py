@@ -36,7 +36,12 @@ class ForgetfulHub(FakeHub):
     def _get(self, request):
         since = request.url.partition("since=")[2].partition("&")[0]
         if since and int(since) > len(self.feed):
-            problem = {"title": "Bad request", "status": 400, "detail": "past the end"}
+            problem = {
+                "type": protocol.CURSOR_PAST_END_PROBLEM,
+                "title": "Cursor refused",
+                "status": 400,
+                "detail": "past the end",
+            }
             return 400, {"Content-Type": "application/problem+json"}, json.dumps(problem)
         return super()._get(request)
 
