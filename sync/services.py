@@ -23,7 +23,14 @@ from django.utils import timezone
 from registry.feed import START, Position
 from registry.models import UseCase
 from sync import notices, protocol, receiver, serving
-from sync.client import AuthRejected, PeerBusy, PeerClient, PeerError, RequestRefused
+from sync.client import (
+    AuthRejected,
+    PeerBusy,
+    PeerClient,
+    PeerError,
+    PeerUnavailable,
+    RequestRefused,
+)
 from sync.models import (
     HUB_PEER_NAME,
     Checkpoint,
@@ -241,8 +248,6 @@ def _check_identity(peer: Peer, node: dict) -> None:
     rule 1: who a peer is comes from its token and configuration, never from its own words).
     A peer that claims another agency or role is refused before anything is read from it."""
     agency, role = str(node.get("agency", "")), str(node.get("role", ""))
-    if protocol.PROTOCOL_VERSION not in (node.get("protocol") or []):
-        raise PeerError(f"The peer speaks protocol {node.get('protocol')!r}, not 1.")
     if not protocol.AGENCY_CODE_RE.fullmatch(agency) or role not in ("agency", "hub"):
         raise PeerError("The peer's node description lacks a valid agency or role.")
     expected_role, expected_agency = peer.trusted_role, peer.agency
@@ -263,9 +268,19 @@ class IncompatiblePeer(PeerError):
 
 def _check_protocol(node: dict) -> None:
     """The peer's GET node lists the protocol versions it speaks (PROTOCOL.md: Endpoints); with
-    none in common nothing else it says can be read. Raised before anything is exchanged."""
+    none in common nothing else it says can be read. Raised before anything is exchanged.
+
+    Only a well-formed list (non-empty, of strings) with no version in common stops the peer
+    (IncompatiblePeer). Any other JSON answer (a health endpoint, a maintenance page served as
+    JSON) is no node description: PeerUnavailable, backed off and retried like a 5xx."""
     spoken = node.get("protocol")
-    if isinstance(spoken, list) and any(v in protocol.SUPPORTED_PROTOCOLS for v in spoken):
+    well_formed = isinstance(spoken, list) and spoken and all(isinstance(v, str) for v in spoken)
+    if not well_formed:
+        raise PeerUnavailable(
+            f"GET node: the answer lists no protocol versions ({str(spoken)[:100]}): "
+            "not a node description"
+        )
+    if any(v in protocol.SUPPORTED_PROTOCOLS for v in spoken):
         return
     raise IncompatiblePeer(
         f"The peer speaks protocol version(s) {str(spoken)[:100]}, this node "

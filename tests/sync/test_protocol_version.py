@@ -80,3 +80,25 @@ def test_a_new_url_clears_the_protocol_stop(peer):
     peer.url = "http://127.0.0.1:10/"
     peer.save()
     assert peer.stopped_reason == "" and peer.is_due()
+
+
+NOT_NODE_DESCRIPTIONS = {
+    "a health endpoint": {"status": "ok"},
+    "a maintenance page as JSON": {"message": "Back soon", "protocol": "maintenance"},
+    "an empty list": {"agency": "EMRN-HUB", "role": "hub", "protocol": []},
+    "versions that are not strings": {"agency": "EMRN-HUB", "role": "hub", "protocol": [1]},
+}
+
+
+@pytest.mark.parametrize("case", NOT_NODE_DESCRIPTIONS)
+def test_a_json_answer_that_is_no_node_description_backs_off_and_never_stops_the_peer(
+    mocked, hub, peer, case
+):
+    publish(1)
+    mocked.replace(responses.GET, PEER_URL + "federation/v1/node", json=NOT_NODE_DESCRIPTIONS[case])
+    outcome = sync(peer)
+    assert outcome.retry_in is not None, "backed off, to be retried"
+    assert hub.posts == 0 and hub.since_seen == []
+    peer.refresh_from_db()
+    assert peer.stopped_reason == "" and "lists no protocol versions" in peer.last_error
+    assert peer.next_attempt_at is not None
