@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, TextChoices
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from catalogue import query_text
 from registry import reference
@@ -36,12 +37,23 @@ class FilterInvalid(Exception):
 
 @dataclass(frozen=True)
 class Filter:
-    kind: str  # enum, enum_list, bool, date, agency, country, overdue
+    kind: str  # enum, enum_list, bool, date, agency, country, overdue, source
     field: str  # model lookup path
     choices: type[TextChoices] | None = None
     lookup: str = "exact"  # for dates: gte or lte
     network_only: bool = False
     description: str = ""
+
+
+class Source(TextChoices):
+    """Whose records (issue 11: the network's agencies kept apart from the public registers the
+    hub imports, registry.reference)."""
+
+    AGENCIES = "agencies", _("Network agencies only")
+    REGISTERS = "registers", _("Other public registers only")
+
+
+SOURCE = "source"
 
 
 def _enum(field: str, choices: type[TextChoices]) -> Filter:
@@ -82,6 +94,14 @@ FILTERS: dict[str, Filter] = {
     "regulatory_processes": _enum_list("regulatory_processes", v.RegulatoryProcess),
     "techniques": _enum_list("techniques", v.Technique),
     "outputs": _enum_list("outputs", v.Output),
+    SOURCE: Filter(
+        "source",
+        "origin_id",
+        Source,
+        description="agencies: the records of the network's agencies only; registers: those of "
+        "the other public registers the hub imports (reserved origins REF-..., docs/protocol.md "
+        "'Reference registers') only",
+    ),
     "agency": Filter("agency", "origin_id", description="origin agency code, e.g. DE-BFARM"),
     "country": Filter("country", "origin__country", description="origin agency's country, e.g. DE"),
     "affects_individuals": _bool("affects_individuals"),
@@ -213,7 +233,7 @@ def _checked(values: list[str]) -> list[str]:
 
 
 def _parsed(spec: Filter, values: list[str]) -> Any:
-    if spec.kind in {"enum", "enum_list"}:
+    if spec.kind in {"enum", "enum_list", "source"}:
         return _enum_values(spec, values)
     if spec.kind in {"bool", "overdue"}:
         return _one_bool(values)
@@ -235,7 +255,17 @@ def _condition(spec: Filter, value: Any, today: dt.date) -> Q:
         return Q(**{f"{spec.field}__{spec.lookup}": value})
     if spec.kind == "overdue":
         return review_overdue_q(today) if value else ~review_overdue_q(today)
+    if spec.kind == "source":
+        return source_q(value)
     raise AssertionError(spec.kind)
+
+
+def source_q(sources: list[str]) -> Q:
+    """The records of the chosen sources (Source; both: every record)."""
+    registers = Q(origin__code__startswith=reference.REFERENCE_PREFIX)
+    if set(sources) >= {Source.AGENCIES, Source.REGISTERS}:
+        return Q()
+    return registers if Source.REGISTERS in sources else ~registers
 
 
 def _enum_values(spec: Filter, values: list[str]) -> list[str]:

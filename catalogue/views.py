@@ -23,8 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from catalogue import changes, charts, query_text, registers, selectors, statistics_page
 from catalogue.filters import (
     FILTERS,
+    SOURCE,
     TRUE_WORDS,
     FilterInvalid,
+    Source,
     allowed_parameters,
     check_parameters,
     raw_values,
@@ -217,7 +219,8 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "nav": "agencies",
         "agency": agency,
-        "total": sum(mix["stage"].values()),
+        # Every record, with a stage or not (the stage chart counts only those that state one).
+        "total": mix["quality"]["count"],
         "is_home": agency.code == settings.NODE_AGENCY,
         "last_sync": _last_successful_sync(agency.code),
         "sync_health": _sync_health(agency.code),
@@ -262,6 +265,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "nav": "statistics",
         "total": stats["total"],
         "reference_total": stats["reference_total"],
+        "source_links": _source_links(params, show=bool(stats["reference_total"])),
         "search": search,
         "active_filters": _active_filters(params, agency_names),
         "catalogue_url": statistics_page.filtered_url(catalogue_url, params),
@@ -274,6 +278,24 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "quality": stats["quality"],
     }
     return render(request, "catalogue/statistics.html", context)
+
+
+def _source_links(params: QueryDict, *, show: bool) -> list[dict]:
+    """The statistics of the network's agencies only, or of the other public registers only
+    (filter `source`, issue 11), with the visitor's other filters kept; none when no register's
+    record is counted and no source is chosen."""
+    chosen = raw_values(params, SOURCE)
+    if not show and not chosen:
+        return []
+    url = reverse("catalogue:statistics")
+    return [
+        {
+            "label": label,
+            "url": statistics_page.filtered_url(url, params, **{SOURCE: value}),
+            "selected": chosen == [value],
+        }
+        for value, label in Source.choices
+    ]
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -488,6 +510,8 @@ def _filter_label(name: str, facet_labels: dict) -> str:
     label (RECORD.md, the model's verbose_name), never the raw parameter."""
     if name == selectors.REVIEW_OVERDUE:
         return str(quality.FLAG_LABELS[quality.REVIEW_OVERDUE])
+    if name == SOURCE:
+        return str(_("Source"))
     if name in facet_labels:
         return str(facet_labels[name])
     return capfirst(str(UseCase._meta.get_field(FILTERS[name].field).verbose_name))

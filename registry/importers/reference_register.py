@@ -24,7 +24,7 @@ from registry import reference, services
 from registry import vocabularies as v
 from registry.importers import nl_register, us_omb
 from registry.importers.base import ImportRefused, MapOptions, SourceRow
-from registry.importers.keys import assign_keys
+from registry.importers.keys import DuplicateId, assign_keys
 from registry.importers.text import (
     http_url,
     literal_list,
@@ -51,6 +51,8 @@ class ReferenceReport:
         default_factory=lambda: {CREATED: 0, UPDATED: 0, UNCHANGED: 0, DELETED: 0}
     )
     skipped: list[str] = field(default_factory=list)  # "row 12 (key): field: message"
+    # Ids the file gives to more than one row (registry.importers.keys), each matched on content.
+    duplicate_ids: list[DuplicateId] = field(default_factory=list)
 
     def summary(self) -> str:
         """'REF-US-OMB: created 3600, updated 0, unchanged 0, deleted 0, skipped 11'."""
@@ -78,11 +80,14 @@ def import_reference_register(
         for uc in UseCase.objects.filter(origin_id=register.code, source_key__isnull=False)
     }
     # Matched on content, never on position (registry.importers.keys), as an agency's import.
-    rows = assign_keys(
+    keyed = assign_keys(
         module.read_rows(Path(path)),
         {key: uc.source_fingerprint for key, uc in existing.items()},
-    ).rows
-    report = ReferenceReport(register=register, rows=len(rows), dry_run=dry_run)
+    )
+    rows = keyed.rows
+    report = ReferenceReport(
+        register=register, rows=len(rows), dry_run=dry_run, duplicate_ids=keyed.duplicate_ids
+    )
     today = timezone.now().date()
     options = MapOptions(today=today, contact_email="")  # no invented mailbox
     for start in range(0, len(rows), BATCH_ROWS):

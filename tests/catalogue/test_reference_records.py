@@ -182,3 +182,54 @@ def test_a_reference_record_is_never_review_overdue_nor_said_to_pass_the_checks(
     assert "apply to its agencies' own records, not to a public register's" in page
     cards = client.get("/", {"search": "duplicate"}).content.decode()
     assert cards.count('class="badge overdue"') == 1  # the agency's, not the register's
+
+
+def test_the_source_filter_keeps_the_agencies_apart_from_the_registers_everywhere(
+    client, anon_client, records
+):
+    """Issue 11: `source=agencies|registers` in the catalogue, the API and the statistics, so
+    the network's stage and risk figures are not mixed with a public register's."""
+    own, fda = records
+    agencies = anon_client.get("/api/v1/stats/", {"source": "agencies"}).json()
+    assert (agencies["total"], agencies["reference_total"]) == (1, 0)
+    assert agencies["by_stage"][own.stage] == 1 and sum(agencies["by_stage"].values()) == 1
+    registers = anon_client.get("/api/v1/stats/", {"source": "registers"}).json()
+    assert (registers["total"], registers["reference_total"]) == (1, 1)
+    listed = anon_client.get("/api/v1/use-cases/", {"source": "registers"}).json()["results"]
+    assert [item["origin"] for item in listed] == [US]
+    both = anon_client.get("/api/v1/use-cases/", {"source": "agencies,registers"}).json()
+    assert len(both["results"]) == 2
+    bad = anon_client.get("/api/v1/use-cases/", {"source": "hub"})
+    assert bad.status_code == 400 and "source" in bad.json()["errors"]
+    schema = anon_client.get("/api/schema/").content.decode()
+    assert "name: source" in schema and "- registers" in schema
+    page = client.get("/", {"source": "agencies"})
+    assert [item["use_case"] for item in page.context["results"]] == [own]
+    statistics = client.get("/statistics/").content.decode()
+    assert 'href="/statistics/?source=agencies"' in statistics
+    assert "Other public registers only" in statistics
+    chosen = client.get("/statistics/", {"source": "registers"}).content.decode()
+    assert "Source: Other public registers only" in chosen
+    assert 'href="/statistics/?source=registers" aria-current="page"' in chosen
+
+
+def test_an_agency_page_counts_every_record_with_a_stage_or_not(client, records):
+    """Issue 11: /agencies/REF-NL-AR/ said 71 of 117 (only the records that state a stage)."""
+    _, fda = records
+    UseCaseFactory(origin=fda.origin, publication_level="public", stage=None, title="No stage")
+    page = client.get(f"/agencies/{US}/")
+    assert page.context["total"] == 2
+    assert "<dt>Use cases you can see</dt><dd>2</dd>" in page.content.decode()
+
+
+def test_a_page_without_similar_use_cases_names_registers_too(client, records):
+    _, fda = records
+    alone = UseCaseFactory(
+        origin=fda.origin,
+        publication_level="public",
+        title="Zyxwv qrstu",
+        summary="Zyxwv.",
+        tags=[],
+    )
+    page = client.get(f"/use-cases/{US}/{alone.uid}/").content.decode()
+    assert "No similar use case found yet, at other agencies or in public registers." in page

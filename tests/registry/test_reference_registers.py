@@ -304,3 +304,26 @@ def test_a_dutch_reference_record_states_no_role_dpia_or_personal_data_it_lacks(
     assert (parking.sourcing, parking.affects_individuals) == ("vendor", True)
     # Personal data stated, no DPIA field: the DPIA is not stated, never "planned".
     assert UseCase.objects.get(title="Subsidiecheck").dpia_status is None
+
+
+def test_the_command_reports_an_id_a_new_row_repeats(hub, tmp_path, capsys):
+    """Issue 11: as import_inventory does, 'id ... is repeated in rows 1, 2'."""
+    first = us_row()
+    again = us_row(use_case_name="Label search", problem_solved="Searches drug labels.")
+    call_command(
+        "import_reference_register", us_csv(tmp_path, first, again), register="us-omb-2025"
+    )
+    out = capsys.readouterr().out
+    assert "id us-omb-2025:HHS:HHS-T-1 is repeated in rows 1, 2" in out
+    assert f"{US}: created 2," in out
+
+
+def test_no_peer_token_is_issued_for_a_reserved_origin(hub):
+    """Issue 11: `issue_peer_token REF-US-OMB` on the hub succeeded."""
+    from registry.importers.reference_register import ensure_register_agency
+    from sync.models import PeerToken
+
+    ensure_register_agency(reference.REGISTERS["us-omb-2025"])
+    with pytest.raises(CommandError, match="reserved origin of a reference register"):
+        call_command("issue_peer_token", US)
+    assert not PeerToken.objects.exists()

@@ -6,6 +6,8 @@ from registry.importers.base import ImportRefused, SourceInvalid
 from registry.importers.reference_register import import_reference_register
 from registry.reference import REGISTERS
 
+LIST_LIMIT = 20
+
 
 class Command(BaseCommand):
     help = (
@@ -40,6 +42,12 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} Nothing was imported.") from None
         for skip in report.skipped:
             self.stdout.write(f"skipped {skip}")
+        # As import_inventory says them: "id X is repeated in rows 2, 4: each row was matched ...".
+        repeats = [str(repeat) for repeat in report.duplicate_ids]
+        for line in repeats[:LIST_LIMIT]:
+            self.stdout.write(line)
+        if len(repeats) > LIST_LIMIT:
+            self.stdout.write(f"... and {len(repeats) - LIST_LIMIT} more repeated ids")
         if report.dry_run:
             self.stdout.write("Dry run: nothing was stored.")
         self.stdout.write(report.summary())

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from registry import reference
 from sync import auth
 
 
@@ -21,6 +22,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, agency: str, note: str, rotate: bool, **options):
+        if reference.is_reference(agency.upper()):
+            # No peer speaks for a register: the hub alone writes its records (docs/protocol.md,
+            # "Reference registers"), and it refuses them from any peer anyway.
+            raise CommandError(
+                f"{agency} is a reserved origin of a reference register, not an agency: no peer "
+                "calls this node with it, so no token is issued. The hub imports the register "
+                "with import_reference_register."
+            )
         try:
             if rotate:
                 peer_token, token, expiring = auth.rotate_token(agency=agency, note=note)
