@@ -58,25 +58,27 @@ def test_a_pulled_page_that_is_not_an_answer_applies_nothing_and_backs_off(
     pull_cursor = wait_until(
         lambda: probe.hub_sync(agency_a)["pull_cursor"], timeout=30, what="A's first pull"
     )
+    spoiled_before = proxy.spoiled_count()  # the proxy counts for the whole session
     proxy.arm(spoil=spoil, spoil_method="GET")
-    uids = act(agency_b, "create", count=3, level="network", title=f"Pulled past a {spoil}")
-    wait_until(
-        lambda: key(agency_b, uids[-1]) in probe.use_cases(hub),
-        timeout=FAULT_SECONDS,
-        what="agency B's records to reach the hub",
-    )
-    state = wait_until(
-        lambda: failed_with(agency_a, words),
-        timeout=FAULT_SECONDS,
-        what=f"agency A's pull to fail on a {spoil} answer with {words!r}",
-    )
-    assert proxy.spoiled_count() > 0
-    assert state["waiting"], "A backs off before it tries again"
-    at_a = probe.use_cases(agency_a, agency_b.config.agency)
-    assert not any(key(agency_b, uid) in at_a for uid in uids), "nothing applied from it"
-    assert probe.hub_sync(agency_a)["pull_cursor"] == pull_cursor
-
-    recover(proxy, agency_a)
+    try:  # the federation lives on: whatever fails here, the next test finds it healthy
+        uids = act(agency_b, "create", count=3, level="network", title=f"Pulled past a {spoil}")
+        wait_until(
+            lambda: key(agency_b, uids[-1]) in probe.use_cases(hub),
+            timeout=FAULT_SECONDS,
+            what="agency B's records to reach the hub",
+        )
+        state = wait_until(
+            lambda: failed_with(agency_a, words),
+            timeout=FAULT_SECONDS,
+            what=f"agency A's pull to fail on a {spoil} answer with {words!r}",
+        )
+        assert proxy.spoiled_count() > spoiled_before, "this case's answers were spoiled"
+        assert state["waiting"], "A backs off before it tries again"
+        at_a = probe.use_cases(agency_a, agency_b.config.agency)
+        assert not any(key(agency_b, uid) in at_a for uid in uids), "nothing applied from it"
+        assert probe.hub_sync(agency_a)["pull_cursor"] == pull_cursor
+    finally:
+        recover(proxy, agency_a)
     wait_converged(agency_b, hub, agency_a, timeout=FAULT_SECONDS)
 
 
@@ -87,17 +89,19 @@ def test_a_push_answer_that_is_not_an_answer_acknowledges_nothing_and_backs_off(
     words = PUSH_FAULTS[spoil]
     wait_converged(agency_a, hub, agency_b)
     push_cursor = probe.hub_sync(agency_a)["push_cursor"]
+    pushes_before = len(proxy.outcomes())  # the proxy records for the whole session
     proxy.arm(spoil=spoil, spoil_method="POST")
-    act(agency_a, "create", count=3, level="network", title=f"Pushed past a {spoil}")
-    state = wait_until(
-        lambda: failed_with(agency_a, words),
-        timeout=FAULT_SECONDS,
-        what=f"agency A's push to fail on a {spoil} answer with {words!r}",
-    )
-    assert "spoiled" in proxy.outcomes()
-    assert state["waiting"] and state["push_cursor"] == push_cursor, "nothing acknowledged"
-
-    recover(proxy, agency_a)
+    try:  # the federation lives on: whatever fails here, the next test finds it healthy
+        act(agency_a, "create", count=3, level="network", title=f"Pushed past a {spoil}")
+        state = wait_until(
+            lambda: failed_with(agency_a, words),
+            timeout=FAULT_SECONDS,
+            what=f"agency A's push to fail on a {spoil} answer with {words!r}",
+        )
+        assert "spoiled" in proxy.outcomes()[pushes_before:], "this case's pushes were spoiled"
+        assert state["waiting"] and state["push_cursor"] == push_cursor, "nothing acknowledged"
+    finally:
+        recover(proxy, agency_a)
     wait_converged(agency_a, hub, agency_b, timeout=FAULT_SECONDS)
     assert_nothing_applied_twice(proxy)  # the hub answers `unchanged` to the batch sent again
 
@@ -106,21 +110,22 @@ def test_a_hub_on_another_protocol_version_is_not_synced_and_admin_says_why(
     hub, agency_a, agency_b, proxy
 ):
     proxy.arm(spoil="other_protocol")
-    state = wait_until(
-        lambda: (s := probe.hub_sync(agency_a))["stopped_reason"] and s,
-        timeout=FAULT_SECONDS,
-        what="agency A to stop syncing with a hub on protocol 2",
-    )
-    assert "speaks protocol version(s) ['2'], this node 1" in state["stopped_reason"]
-    assert not state["waiting"], "no back-off to wait out: it is not retried"
-    uid = act(agency_a, "create", count=1, level="network", title="Not sent to protocol 2")[0]
-    asked, runs = proxy.spoiled_count(), state["runs"]
-    # Three of A's cycles (and the push its new record asks for) pass without a request to it.
-    time.sleep(3 * INTERVAL_SECONDS + 1)
-    assert proxy.spoiled_count() == asked and probe.hub_sync(agency_a)["runs"] == runs
-    assert key(agency_a, uid) not in probe.use_cases(hub)
-    assert act(agency_a, "hub_peer_admin_shows", text=state["stopped_reason"])
-
-    recover(proxy, agency_a)
+    try:  # the federation lives on: whatever fails here, the next test finds it healthy
+        state = wait_until(
+            lambda: (s := probe.hub_sync(agency_a))["stopped_reason"] and s,
+            timeout=FAULT_SECONDS,
+            what="agency A to stop syncing with a hub on protocol 2",
+        )
+        assert "speaks protocol version(s) ['2'], this node 1" in state["stopped_reason"]
+        assert not state["waiting"], "no back-off to wait out: it is not retried"
+        uid = act(agency_a, "create", count=1, level="network", title="Not sent to protocol 2")[0]
+        asked, runs = proxy.spoiled_count(), state["runs"]
+        # Three of A's cycles (and the push its new record asks for) pass without a request to it.
+        time.sleep(3 * INTERVAL_SECONDS + 1)
+        assert proxy.spoiled_count() == asked and probe.hub_sync(agency_a)["runs"] == runs
+        assert key(agency_a, uid) not in probe.use_cases(hub)
+        assert act(agency_a, "hub_peer_admin_shows", text=state["stopped_reason"])
+    finally:
+        recover(proxy, agency_a)
     wait_converged(agency_a, hub, agency_b, timeout=FAULT_SECONDS)
     assert probe.hub_sync(agency_a)["stopped_reason"] == ""
