@@ -1,7 +1,8 @@
 """Request limits and response headers for the whole site (issue 12.2, headers).
 
-RateLimitMiddleware: anonymous requests (no session, no Authorization header) are limited per
-client address (config.client_ip) in the default cache, with django-ratelimit:
+RateLimitMiddleware: requests without a signed-in session (an Authorization header alone is no
+sign-in) are limited per client address (config.client_ip) in the default cache, with
+django-ratelimit:
 - catalogue pages, feeds and vocabularies: settings.PAGES_ANON_THROTTLE;
 - exports (/api/v1/.../export.*): settings.EXPORTS_ANON_THROTTLE, on top of the API's own
   anonymous throttle (DRF, settings.API_ANON_THROTTLE), since each one streams the catalogue;
@@ -51,11 +52,13 @@ class RateLimitMiddleware:
             # Only counted, never incremented here: the limit is on failures, and once an
             # address has had its allowance of them, even right credentials wait.
             usage = _usage(request, "auth-failures", settings.AUTH_FAILURE_THROTTLE)
-            if usage is not None:
-                usage["should_limit"] = usage["count"] >= usage["limit"]
-        elif request.user.is_authenticated:
+            if usage is not None and usage["count"] >= usage["limit"]:
+                return too_many_requests(path, retry_after=max(1, usage["time_left"]))
+            # A header alone is no sign-in: pages and exports stay limited below (pages never
+            # read it; an export with right credentials is limited like any other).
+        if request.user.is_authenticated:
             return None
-        elif EXPORT_PATH.match(path):
+        if EXPORT_PATH.match(path):
             usage = _usage(request, "exports", settings.EXPORTS_ANON_THROTTLE, increment=True)
         elif path.startswith("/api/"):
             return None  # the API's own throttle (catalogue.api.CatalogueAnonThrottle)

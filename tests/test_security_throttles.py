@@ -113,6 +113,23 @@ def test_anonymous_pages_are_limited_per_address(client, settings, home_agency):
     assert elsewhere.status_code == 200
 
 
+@pytest.mark.parametrize("authorization", ["Bearer x", "Basic bm9ib2R5Og=="])
+def test_an_authorization_header_alone_does_not_lift_the_page_and_export_limits(
+    client, settings, home_agency, authorization
+):
+    settings.PAGES_ANON_THROTTLE = "2/hour"
+    settings.EXPORTS_ANON_THROTTLE = "1/hour"
+    settings.API_ANON_THROTTLE = "1000/hour"
+    pages = [
+        client.get("/agencies/", HTTP_AUTHORIZATION=authorization).status_code for _ in range(3)
+    ]
+    assert pages == [200, 200, 429]
+    export = client.get("/api/v1/use-cases/export.csv", HTTP_AUTHORIZATION=authorization)
+    again = client.get("/api/v1/use-cases/export.csv", HTTP_AUTHORIZATION=authorization)
+    assert export.status_code in (200, 401)  # a wrong Basic password is a 401 of its own
+    assert again.status_code == 429
+
+
 def test_signed_in_members_are_not_limited_as_anonymous_visitors(client, settings, member):
     settings.PAGES_ANON_THROTTLE = "1/hour"
     client.force_login(member)
