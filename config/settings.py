@@ -347,6 +347,9 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", SERVED_O
 SECURE_HSTS_SECONDS = env_int(
     "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SERVED_OVER_HTTPS and not DEBUG else 0
 )
+# A node served over https sends its peer tokens over https only: a peer URL of http:// is
+# refused in the admin and by the sync client (a token in clear text is a stolen token).
+SYNC_REQUIRE_HTTPS = env_bool("SYNC_REQUIRE_HTTPS", SERVED_OVER_HTTPS)
 
 # Deploy checks: `manage.py check --deploy` reports nothing for a production node (DEBUG=0,
 # SECRET_KEY, SITE_URL https://..., BEHIND_TLS_PROXY=1); tests/test_security_headers.py runs it.

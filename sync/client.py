@@ -119,6 +119,11 @@ class PeerClient:
         SYNC_HTTP_TIMEOUT_SECONDS from the start of the request (see the module's docstring)."""
         url = urljoin(self.base_url, PREFIX + path)
         what = f"{method} {url}"
+        if settings.SYNC_REQUIRE_HTTPS and not url.startswith("https://"):
+            raise RequestRefused(
+                f"{what}: not sent: this node sends its peer token over https only "
+                "(SYNC_REQUIRE_HTTPS); give the peer an https:// URL."
+            )
         deadline = time.monotonic() + self.timeout
         try:
             # https peers are verified against SYNC_CA_BUNDLE (a private CA), else the default

@@ -148,6 +148,10 @@ class Peer(models.Model):
         return self.role or default_peer_role()
 
     def clean(self) -> None:
+        if settings.SYNC_REQUIRE_HTTPS and self.url and not self.url.startswith("https://"):
+            raise ValidationError(
+                {"url": _("This node sends its token over https only: use an https:// URL.")}
+            )
         if self.trusted_role == PeerRole.HUB and settings.NODE_ROLE == "hub":
             raise ValidationError({"role": _("The hub has no hub: its peers are agencies.")})
         if self.trusted_role == PeerRole.AGENCY and not self.agency:
