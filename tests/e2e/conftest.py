@@ -3,13 +3,26 @@ with its own web server, Celery worker and beat, its own database and broker, on
 
 Embedded default: a SQLite file and a filesystem broker per node. With DATABASE_URL on PostgreSQL
 and CELERY_BROKER_URL on Redis, each node gets a fresh database e2e_<run>_<node> (dropped at the
-end) and its own Redis database number (the given one, then the next two). The federations of
-single modules (worker crash, push soon, production topology) run one after another beside it
-and take the numbers after those: at most the given one and the eight after it in all.
+end) and its own Redis database number (the given one, then the next two).
+
+The Redis database numbers of CELERY_BROKER_URL (N) the e2e suite uses, never more than N..N+8;
+the shared federation and the faults federation live for the whole session, everything else runs
+one module after another:
+- N..N+2: the shared federation (`network`: hub, EMA, DE-BFARM brokers), session-long.
+- N+3..N+5: the single-module federations (test_worker_crash, test_push_soon, test_two_workers,
+  test_restore_e2e: broker_shift=3) and the single nodes (test_notices_e2e, test_webhooks_e2e,
+  test_sso_browser, test_tls_e2e: SINGLE_NODE_BROKER_SHIFT, N+3 only). Each flushes its numbers
+  when it starts.
+- N+3..N+8: test_production_topology (REDIS_SHIFT=3: three brokers, three caches), flushed at its
+  start and end.
+- The faults federation (`faults_network`, session-long) takes none: agency A runs on a
+  redis-server of its own (`faults_redis`, which test_redis_down stops), the hub and DE-BFARM on
+  another (`faults_peers_redis`) when the suite runs on Redis, else on the filesystem broker.
 
 A reaches the hub through tests/e2e/proxy.py, the one place where faults are injected.
 """
 
+import dataclasses
 import os
 import urllib.parse
 import uuid
@@ -135,10 +148,10 @@ def proxy(network):
 
 # The fault scenarios of issue 14 (a restored hub, Redis down, clocks that disagree, a large
 # backlog) share one federation, started by the first of them and kept to the end of the session,
-# beside the shared one and the single-module ones: so it takes the last three Redis numbers.
-# Agency A runs on a Redis server of its own (broker and cache), which a test may stop; pages
+# beside the shared one and the single-module ones. It holds no number of the shared Redis (which
+# test_production_topology flushes): agency A runs on a Redis server of its own (broker and
+# cache), which a test may stop; the hub and B on another one when the suite runs on Redis. Pages
 # are of 50 records.
-FAULTS_BROKER_SHIFT = 6
 FAULTS_PAGE = 50
 
 
@@ -150,10 +163,26 @@ def faults_redis(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def faults_network(tmp_path_factory, marker, faults_redis):
+def faults_peers_redis(tmp_path_factory) -> Iterator[RedisServer | None]:
+    """The hub's and B's broker in the faults federation, when the suite runs on Redis."""
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+        yield None
+        return
+    server = RedisServer(tmp_path_factory.mktemp("faults-peers-redis") / "redis.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def faults_network(tmp_path_factory, marker, faults_redis, faults_peers_redis):
     def on_own_redis(federation: Federation) -> None:
         agency_a = federation.nodes["EMA"].config
         agency_a.broker_url, agency_a.cache_url = faults_redis.url(0), faults_redis.url(1)
+        if faults_peers_redis is not None:
+            federation.hub.config.broker_url = faults_peers_redis.url(0)
+            federation.nodes["DE-BFARM"].config.broker_url = faults_peers_redis.url(1)
+        # Nothing of the shared Redis to flush at prepare: the servers above start empty.
+        federation.backend = dataclasses.replace(federation.backend, redis_url="")
 
     pages = {"SYNC_PUSH_BATCH_SIZE": str(FAULTS_PAGE), "SYNC_PULL_PAGE_SIZE": str(FAULTS_PAGE)}
     # A marker of its own name: the shared federation, which may stop first, looks for its own
@@ -162,7 +191,6 @@ def faults_network(tmp_path_factory, marker, faults_redis):
     with running_network(
         tmp_path_factory.mktemp("faults"),
         own_marker,
-        broker_shift=FAULTS_BROKER_SHIFT,
         extra_env=pages,
         configure=on_own_redis,
     ) as network:

@@ -76,6 +76,7 @@ def hub_peer_times(node: Node) -> dict[str, float | None]:
 def test_an_agency_hours_ahead_backs_off_and_leases_on_the_database_clock_and_converges(
     hub, agency_a, agency_b, proxy
 ):
+    uids: list[str] = []  # set inside the try; after it only when the try got through
     restart_with_clock(agency_a, AHEAD)
     try:
         printed = agency_a.shell("import time; print(time.time())")
