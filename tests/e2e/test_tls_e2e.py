@@ -24,6 +24,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def tls_federation(tmp_path_factory, marker):
     run_dir = tmp_path_factory.mktemp("tls")
+    # A marker of its own: the session's federation (same marker) may be running beside it.
+    marker = f"{marker}-tls"
     name, value = marker.split("=")
     # Brokers: two Redis numbers from the single-node modules' shift (those never run at the same
     # time as this one); no Redis cache, so no number past them (the fault scenarios' federation
