@@ -2,10 +2,13 @@ import json
 import uuid
 
 import pytest
+import responses
 
 from registry.canonical import record_hash
 from sync import auth
+from sync.models import Peer
 from tests.factories import valid_record
+from tests.sync.fake_peer import PEER_URL, FakeHub
 
 HUB = "EMRN-HUB"
 AGENCY = "DE-BFARM"
@@ -67,3 +70,20 @@ def pull(client):
         )
 
     return _pull
+
+
+# The engine's tests talk to a FakeHub behind `responses` (tests/sync/fake_peer.py).
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def hub(mocked):
+    return FakeHub(mocked)
+
+
+@pytest.fixture
+def peer(db):
+    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")

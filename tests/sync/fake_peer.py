@@ -85,3 +85,11 @@ class FakeHub:
             "more": start + len(page) < len(self.feed),
         }
         return 200, {}, json.dumps(body)
+
+
+def sync(peer, **kwargs):
+    """One sync of `peer` as stored now (services.sync_peer on a fresh read of its row)."""
+    from sync import services
+
+    peer.refresh_from_db()
+    return services.sync_peer(peer, **kwargs)

@@ -18,33 +18,12 @@ from registry import services as registry_services
 from registry.models import UseCase
 from sync import services
 from sync.client import PeerClient, PeerUnavailable
-from sync.models import Checkpoint, Peer
+from sync.models import Checkpoint
 from tests.factories import UseCaseFactory
 from tests.sync.conftest import envelope
-from tests.sync.fake_peer import PEER_URL, FakeHub
+from tests.sync.fake_peer import sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def hub(mocked):
-    return FakeHub(mocked)
-
-
-@pytest.fixture
-def peer(db):
-    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
-
-
-def sync(peer, **kwargs):
-    peer.refresh_from_db()
-    return services.sync_peer(peer, **kwargs)
 
 
 # A total deadline per request ------------------------------------------------------------------

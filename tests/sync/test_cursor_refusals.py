@@ -11,22 +11,11 @@ import responses
 from registry import feed
 from registry import services as registry_services
 from sync import protocol, services, serving
-from sync.models import Checkpoint, Peer
+from sync.models import Checkpoint
 from tests.factories import UseCaseFactory
-from tests.sync.fake_peer import PEER_URL, FakeHub
+from tests.sync.fake_peer import FakeHub
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def peer(db):
-    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
 
 
 def synced_once(mocked, peer) -> FakeHub:

@@ -19,25 +19,9 @@ from sync.client import parse_retry_after
 from sync.models import Checkpoint, Peer, Rejection, SyncRun
 from tests.factories import UseCaseFactory, valid_record
 from tests.sync.conftest import envelope
-from tests.sync.fake_peer import PEER_URL, FakeHub
+from tests.sync.fake_peer import PEER_URL, FakeHub, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def hub(mocked):
-    return FakeHub(mocked)
-
-
-@pytest.fixture
-def peer(db):
-    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
 
 
 @pytest.fixture
@@ -53,11 +37,6 @@ def publish(count: int, **overrides) -> list[UseCase]:
         )
         for n in range(count)
     ]
-
-
-def sync(peer, **kwargs):
-    peer.refresh_from_db()
-    return services.sync_peer(peer, **kwargs)
 
 
 # Push

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 
 import pytest
-import responses
 from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
@@ -44,12 +43,6 @@ class ForgetfulHub(FakeHub):
             }
             return 400, {"Content-Type": "application/problem+json"}, json.dumps(problem)
         return super()._get(request)
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 @pytest.fixture

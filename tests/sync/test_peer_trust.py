@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 
 import pytest
-import responses
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,12 +18,6 @@ from tests.sync.fake_peer import PEER_URL, FakeHub
 
 pytestmark = pytest.mark.django_db
 MAX_INT = 2147483647
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def reconcile_peer(**overrides) -> Peer:

@@ -9,30 +9,9 @@ from registry.models import UseCase
 from sync import services
 from sync.models import Peer, SyncRun
 from tests.factories import UseCaseFactory
-from tests.sync.fake_peer import PEER_URL, FakeHub
+from tests.sync.fake_peer import PEER_URL, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def hub(mocked):
-    return FakeHub(mocked)
-
-
-@pytest.fixture
-def peer(db):
-    return Peer.objects.create(name="hub", url=PEER_URL, token="secret-token")
-
-
-def sync(peer, **kwargs):
-    peer.refresh_from_db()
-    return services.sync_peer(peer, **kwargs)
 
 
 def publish(count: int) -> list[UseCase]:
