@@ -1,7 +1,6 @@
 """Reference registers (registry.reference): public inventories of bodies outside the network,
 imported on the hub under reserved origins, never as an agency's records."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -12,11 +11,11 @@ from django.core.management import CommandError, call_command
 from registry import reference, services
 from registry import vocabularies as v
 from registry.canonical import record_hash
-from registry.importers import us_omb
 from registry.importers.reference_register import import_reference_register
 from registry.models import Agency, FeedEntry, UseCase
 from registry.validation import RecordInvalid, validate_record
 from sync import auth, receiver
+from tests.registry.test_import_inventory import us_csv
 from tests.sync.conftest import envelope
 
 HUB = "EMRN-HUB"
@@ -29,16 +28,6 @@ def hub(settings, db):
     settings.NODE_ROLE = "hub"
     settings.NODE_AGENCY = HUB
     return settings
-
-
-def us_csv(tmp_path: Path, *rows: dict) -> Path:
-    path = tmp_path / "us.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=us_omb.COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({name: "" for name in us_omb.COLUMNS} | row)
-    return path
 
 
 def us_row(**values) -> dict:
